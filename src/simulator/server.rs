@@ -1,0 +1,429 @@
+//! The HTTP server: token check, request counting, responder override and
+//! graceful shutdown around the model in [`super::api`].
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::account::Account;
+use super::clock::{Clock, SystemClock};
+use super::{ApiRequest, Reply, Responder, api};
+
+/// Path prefix of every API endpoint.
+pub const BASE_PATH: &str = "/api/v1";
+
+/// Time that [`SimulatorHandle::shutdown`] gives open connections to finish
+/// before it aborts them. Chosen so that a test with a delayed reply does
+/// not hang on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Pause after a failed `accept`, such as running out of file descriptors,
+/// so the accept loop does not spin.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// Entry point that starts simulator servers.
+#[derive(Debug)]
+pub struct Simulator;
+
+/// State shared by the accept loop, the connections and the handle.
+struct Shared {
+    account: Mutex<Account>,
+    token: String,
+    clock: Arc<dyn Clock>,
+    responder: Mutex<Option<Responder>>,
+    request_counts: Mutex<HashMap<String, u64>>,
+    /// Number of `/ports` list requests, used as the seed of `order=random`.
+    list_requests: AtomicU64,
+}
+
+impl Simulator {
+    /// Serves `account` on `listener` until the handle is shut down or
+    /// dropped. Requests must carry `token` as the `token` query parameter.
+    /// Traffic and balance move with wall-clock time from this call on.
+    pub async fn start(
+        listener: TcpListener,
+        account: Account,
+        token: String,
+    ) -> io::Result<SimulatorHandle> {
+        Simulator::start_with_clock(listener, account, token, Arc::new(SystemClock::start())).await
+    }
+
+    /// Serves like [`Simulator::start`], with traffic and balance moving by
+    /// `clock`, such as a [`super::ManualClock`] in tests.
+    pub async fn start_with_clock(
+        listener: TcpListener,
+        account: Account,
+        token: String,
+        clock: Arc<dyn Clock>,
+    ) -> io::Result<SimulatorHandle> {
+        let local_addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            account: Mutex::new(account),
+            token,
+            clock,
+            responder: Mutex::new(None),
+            request_counts: Mutex::new(HashMap::new()),
+            list_requests: AtomicU64::new(0),
+        });
+        let (shutdown_sender, shutdown_receiver) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, Arc::clone(&shared), shutdown_receiver));
+        tracing::debug!(%local_addr, "simulator started");
+
+        Ok(SimulatorHandle {
+            local_addr,
+            shared,
+            shutdown_sender,
+            task,
+        })
+    }
+
+    /// Binds 127.0.0.1 on a free port and serves like [`Simulator::start`].
+    pub async fn start_on_loopback(account: Account, token: String) -> io::Result<SimulatorHandle> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Simulator::start(listener, account, token).await
+    }
+}
+
+/// Control of a running simulator. Dropping it stops the server too, but
+/// without waiting for open connections.
+pub struct SimulatorHandle {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    /// Dropping this sender, as dropping the handle does, also stops the
+    /// accept loop.
+    shutdown_sender: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for SimulatorHandle {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SimulatorHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimulatorHandle {
+    /// Returns the API base URL, such as `http://127.0.0.1:41234/api/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}{BASE_PATH}", self.local_addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Sets the function that may reply to requests in place of the model.
+    ///
+    /// It runs for requests that passed the token check. When it returns
+    /// `None`, or no responder is set, the model builds the reply.
+    pub fn set_responder(&self, responder: Option<Responder>) {
+        *lock(&self.shared.responder) = responder;
+    }
+
+    /// Returns how many requests arrived for `path`, the part after
+    /// [`BASE_PATH`] such as `"/ports"` or `"/ports/17"`.
+    ///
+    /// Every request under the base path counts, including those rejected
+    /// for the token and those the responder replied to. Requests outside
+    /// the base path are not counted.
+    pub fn request_count(&self, path: &str) -> u64 {
+        lock(&self.shared.request_counts)
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Returns how many requests arrived under the base path in total.
+    pub fn total_request_count(&self) -> u64 {
+        lock(&self.shared.request_counts).values().sum()
+    }
+
+    /// Runs `f` on the served account, for example to remove a port
+    /// between two scrapes. Requests wait while `f` runs.
+    pub fn with_account<R>(&self, f: impl FnOnce(&mut Account) -> R) -> R {
+        f(&mut lock(&self.shared.account))
+    }
+
+    /// Stops accepting connections and waits for open connections to finish
+    /// their current request, for at most 5 seconds before aborting them.
+    pub async fn shutdown(self) {
+        let SimulatorHandle {
+            shutdown_sender,
+            task,
+            ..
+        } = self;
+        // An error means the accept loop has already stopped and dropped
+        // the receiver, so there is nothing left to signal.
+        let _ = shutdown_sender.send(());
+        if let Err(error) = task.await {
+            tracing::warn!(%error, "simulator server task failed");
+        }
+    }
+}
+
+/// Locks `mutex`, recovering the data if a test closure panicked while
+/// holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Accepts connections until `shutdown` fires or its sender is dropped,
+/// then shuts the connections down gracefully.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "simulator failed to accept a connection");
+                        tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                        continue;
+                    }
+                };
+                let shared = Arc::clone(&shared);
+                let service = service_fn(move |request| {
+                    let shared = Arc::clone(&shared);
+                    async move { Ok::<_, Infallible>(handle(request, &shared).await) }
+                });
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%peer, %error, "simulator connection ended with an error");
+                    }
+                });
+            }
+        }
+    }
+
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open_connections = connections.len(),
+            "simulator connections did not finish in time, aborting them"
+        );
+        connections.abort_all();
+    }
+    tracing::debug!("simulator stopped");
+}
+
+/// Serves one HTTP request, sleeping for the reply's delay before returning.
+async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let method = request.method().as_str().to_owned();
+    let full_path = request.uri().path().to_owned();
+    let reply = match api_path(&full_path) {
+        Some(path) => {
+            let (token, query) = split_query(request.uri().query().unwrap_or(""));
+            let api_request = ApiRequest {
+                method: method.clone(),
+                path: path.to_owned(),
+                query,
+            };
+            build_reply(&api_request, token.as_deref(), shared)
+        }
+        None => Reply::error(404, &format!("Unknown endpoint: {full_path}")),
+    };
+
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    tracing::debug!(%method, path = %full_path, status = reply.status, "simulator request");
+    into_response(reply)
+}
+
+/// Returns the part of `path` after [`BASE_PATH`], or `None` when `path` is
+/// outside it.
+fn api_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(BASE_PATH)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+/// Counts the request and checks the token, then builds the reply with the
+/// responder or, when it returns `None`, the model.
+fn build_reply(request: &ApiRequest, token: Option<&str>, shared: &Shared) -> Reply {
+    *lock(&shared.request_counts)
+        .entry(request.path.clone())
+        .or_insert(0) += 1;
+
+    if token != Some(shared.token.as_str()) {
+        return Reply::error(401, "Invalid token");
+    }
+
+    // Clone the responder out so that it runs without the lock held and may
+    // call back into the handle.
+    let responder = lock(&shared.responder).clone();
+    if let Some(reply) = responder.and_then(|responder| responder(request)) {
+        return reply;
+    }
+
+    let seed = if request.path == "/ports" {
+        shared.list_requests.fetch_add(1, Ordering::Relaxed)
+    } else {
+        0
+    };
+    let elapsed = shared.clock.elapsed();
+    let account = lock(&shared.account);
+    api::respond(request, &account, elapsed, seed)
+}
+
+/// Splits a raw query string into the first `token` value and the other
+/// parameters, percent-decoded and in their original order.
+fn split_query(raw: &str) -> (Option<String>, Vec<(String, String)>) {
+    let mut token = None;
+    let mut query = Vec::new();
+    for pair in raw.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = percent_decode(name);
+        let value = percent_decode(value);
+        if name == "token" {
+            token.get_or_insert(value);
+        } else {
+            query.push((name, value));
+        }
+    }
+    (token, query)
+}
+
+/// Decodes `application/x-www-form-urlencoded` text: `+` is a space and
+/// `%XX` a byte. Malformed escapes stay as written, and invalid UTF-8 is
+/// replaced with U+FFFD.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => {
+                decoded.push(b' ');
+                index += 1;
+            }
+            b'%' => match bytes.get(index + 1..index + 3).and_then(hex_byte) {
+                Some(byte) => {
+                    decoded.push(byte);
+                    index += 3;
+                }
+                None => {
+                    decoded.push(b'%');
+                    index += 1;
+                }
+            },
+            byte => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn hex_byte(digits: &[u8]) -> Option<u8> {
+    let [high, low] = digits else {
+        return None;
+    };
+    let high = char::from(*high).to_digit(16)?;
+    let low = char::from(*low).to_digit(16)?;
+    u8::try_from(high * 16 + low).ok()
+}
+
+fn into_response(reply: Reply) -> Response<Full<Bytes>> {
+    let status = StatusCode::from_u16(reply.status).unwrap_or_else(|_| {
+        tracing::warn!(
+            status = reply.status,
+            "responder returned an invalid HTTP status, sending 500"
+        );
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = status;
+    match http::HeaderValue::from_str(&reply.content_type) {
+        Ok(content_type) => {
+            response.headers_mut().insert(CONTENT_TYPE, content_type);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "responder returned an invalid content type, sending none");
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decode_handles_escapes() {
+        assert_eq!(percent_decode("a+b%20c"), "a b c");
+        assert_eq!(percent_decode("S%C3%A3o"), "São");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%+1"), "% 1");
+        assert_eq!(percent_decode("%C3"), "\u{FFFD}");
+    }
+
+    #[test]
+    fn split_query_removes_token() {
+        let (token, query) = split_query("count=5&token=s%2Bcret&page=2&token=other");
+
+        assert_eq!(token.as_deref(), Some("s+cret"));
+        assert_eq!(
+            query,
+            vec![
+                ("count".to_owned(), "5".to_owned()),
+                ("page".to_owned(), "2".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn split_query_keeps_empty_values() {
+        let (token, query) = split_query("status&&count=");
+
+        assert_eq!(token, None);
+        assert_eq!(
+            query,
+            vec![
+                ("status".to_owned(), String::new()),
+                ("count".to_owned(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn api_path_requires_base_prefix() {
+        assert_eq!(api_path("/api/v1/ports"), Some("/ports"));
+        assert_eq!(api_path("/api/v1"), Some(""));
+        assert_eq!(api_path("/api/v10/ports"), None);
+        assert_eq!(api_path("/ports"), None);
+    }
+}
