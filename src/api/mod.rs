@@ -1,0 +1,403 @@
+//! Client for the two read-only Astro API calls the exporter needs: `GET /balance`
+//! and `GET /ports`.
+//!
+//! The token travels as the query parameter `token`, as the API requires. It is kept
+//! out of every error this module returns: transport errors are stripped of their URL,
+//! and upstream messages are redacted before they are stored.
+
+pub mod lenient;
+pub mod model;
+
+use std::collections::HashSet;
+use std::error::Error as _;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use reqwest::{StatusCode, Url};
+
+pub use model::{Balance, BodyError, Port, PortsPage};
+
+use crate::secret::Token;
+
+/// The production API's base URL.
+pub const DEFAULT_API_URL: &str = "https://astroproxy.com/api/v1";
+
+/// Upper bound on the pages fetched for one port list, so that a server that keeps
+/// inventing new ports cannot keep a scrape busy forever. At the default page size
+/// this allows 100,000 ports.
+const MAX_PAGES: u32 = 1000;
+
+/// Labels of `astro_api_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// "balance" or "ports".
+    pub endpoint: String,
+    /// The HTTP status code, or "error" when no response arrived.
+    pub code: String,
+}
+
+/// Counts API requests by endpoint and outcome over the life of the process.
+pub type RequestCounter = Family<RequestLabels, Counter>;
+
+/// Settings of a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL without a trailing slash, such as [`DEFAULT_API_URL`].
+    pub base_url: Url,
+    pub token: Token,
+    /// Ports requested per page of `GET /ports`.
+    pub page_size: u32,
+    /// Largest response body accepted, in bytes.
+    pub max_body_size: u64,
+}
+
+/// An API endpoint, as named in logs and in the `endpoint` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Balance,
+    Ports,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Balance => "balance",
+            Endpoint::Ports => "ports",
+        }
+    }
+}
+
+/// A failed API call. The message names the request and never contains the token.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No HTTP response arrived: connection, TLS or protocol failure.
+    #[error("{request}: request failed: {detail}")]
+    Transport { request: String, detail: String },
+    /// The server responded with a status other than 2xx.
+    #[error("{request}: HTTP {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    Status {
+        request: String,
+        status: u16,
+        message: Option<String>,
+    },
+    /// The body was larger than the configured maximum.
+    #[error("{request}: response body exceeds the limit of {limit} bytes")]
+    BodyTooLarge { request: String, limit: u64 },
+    /// The body arrived but could not be used.
+    #[error("{request}: {detail}")]
+    Body { request: String, detail: String },
+}
+
+impl ApiError {
+    /// The HTTP status of the response, when one arrived with an error status.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// All active ports, read page by page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortList {
+    /// The distinct ports received, in the order the API listed them.
+    pub ports: Vec<Port>,
+    /// The API's `total`: how many ports it says match.
+    pub total: Option<u64>,
+    /// False when paging stopped before every port arrived: the server repeated a
+    /// page, ignored the page parameter, or never reached its own `total`.
+    pub complete: bool,
+}
+
+/// A client for one Astro account.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: ClientConfig,
+    requests: RequestCounter,
+}
+
+impl Client {
+    /// Creates a client. Requests are counted in `requests`.
+    ///
+    /// Redirects are not followed, because the token would travel to wherever the
+    /// redirect points. Proxy environment variables are honoured except for loopback
+    /// addresses.
+    pub fn new(config: ClientConfig, requests: RequestCounter) -> Result<Client, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("astro-exporter/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(90));
+        if is_loopback(&config.base_url) {
+            builder = builder.no_proxy();
+        }
+        Ok(Client {
+            http: builder.build()?,
+            config,
+            requests,
+        })
+    }
+
+    /// The base URL, which never contains the token.
+    pub fn base_url(&self) -> &Url {
+        &self.config.base_url
+    }
+
+    /// Fetches the account balance.
+    pub async fn balance(&self) -> Result<Balance, ApiError> {
+        let request = "GET /balance".to_owned();
+        let body = self.get(Endpoint::Balance, &request, &[]).await?;
+        model::parse_balance(&body).map_err(|error| self.body_error(request, error))
+    }
+
+    /// Fetches every active port, following the pages until the API's `total` is
+    /// reached, a page is empty, or a page brings no new port.
+    pub async fn active_ports(&self) -> Result<PortList, ApiError> {
+        let mut ports = Vec::new();
+        let mut seen = HashSet::new();
+        let mut total = None;
+        let page_size = self.config.page_size.to_string();
+
+        for page_number in 1..=MAX_PAGES {
+            let page = self.ports_page("active", &page_size, page_number).await?;
+            total = page.total.or(total);
+            let received_before = ports.len();
+            for port in page.ports {
+                if seen.insert(port.id.clone()) {
+                    ports.push(port);
+                }
+            }
+            let new_ports = ports.len() - received_before;
+
+            if let Some(total) = total
+                && ports.len() as u64 >= total
+            {
+                return Ok(PortList {
+                    ports,
+                    total: Some(total),
+                    complete: true,
+                });
+            }
+            if page.entries == 0
+                || (total.is_none() && page.entries < self.config.page_size as usize)
+            {
+                let complete = total.is_none();
+                return Ok(self.partial_list(ports, total, complete, page_number));
+            }
+            if new_ports == 0 {
+                return Ok(self.partial_list(ports, total, false, page_number));
+            }
+        }
+        Ok(self.partial_list(ports, total, false, MAX_PAGES))
+    }
+
+    /// Fetches how many archived ports the account has, from the `total` of a
+    /// one-port page.
+    pub async fn archived_port_count(&self) -> Result<u64, ApiError> {
+        let page = self.ports_page("archived", "1", 1).await?;
+        page.total.ok_or_else(|| ApiError::Body {
+            request: "GET /ports (status=archived)".to_owned(),
+            detail: "response has no usable total".to_owned(),
+        })
+    }
+
+    fn partial_list(
+        &self,
+        ports: Vec<Port>,
+        total: Option<u64>,
+        complete: bool,
+        pages: u32,
+    ) -> PortList {
+        if !complete {
+            tracing::warn!(
+                endpoint = Endpoint::Ports.as_str(),
+                received = ports.len(),
+                total = total.map(|total| total.to_string()).unwrap_or_default(),
+                pages,
+                "port list is incomplete: the API stopped paging before its total was reached"
+            );
+        }
+        PortList {
+            ports,
+            total,
+            complete,
+        }
+    }
+
+    async fn ports_page(
+        &self,
+        status: &str,
+        count: &str,
+        page: u32,
+    ) -> Result<PortsPage, ApiError> {
+        let request = format!("GET /ports (status={status}, page {page})");
+        let page = page.to_string();
+        let query = [
+            ("status", status),
+            ("count", count),
+            ("page", page.as_str()),
+            ("order", "id"),
+            ("orderDirection", "asc"),
+        ];
+        let body = self.get(Endpoint::Ports, &request, &query).await?;
+        model::parse_ports_page(&body).map_err(|error| self.body_error(request, error))
+    }
+
+    /// Sends one GET request and returns the body of a 2xx response.
+    async fn get(
+        &self,
+        endpoint: Endpoint,
+        request: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Bytes, ApiError> {
+        let mut url = self.config.base_url.clone();
+        url.path_segments_mut()
+            .expect("the base URL is an http(s) URL, which has path segments")
+            .pop_if_empty()
+            .push(endpoint.as_str());
+
+        let result = self
+            .http
+            .get(url)
+            .query(&[("token", self.config.token.expose())])
+            .query(query)
+            .send()
+            .await;
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                self.count_request(endpoint, "error");
+                return Err(ApiError::Transport {
+                    request: request.to_owned(),
+                    detail: self.describe(&error),
+                });
+            }
+        };
+
+        let status = response.status();
+        self.count_request(endpoint, status.as_str());
+        let body = self.read_body(response, request).await?;
+        if !status.is_success() {
+            return Err(self.status_error(request, status, &body));
+        }
+        Ok(body)
+    }
+
+    /// Reads a body up to the configured maximum, rejecting a larger one as soon as
+    /// its declared length or the bytes received exceed the limit.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        request: &str,
+    ) -> Result<Bytes, ApiError> {
+        let limit = self.config.max_body_size;
+        let too_large = || ApiError::BodyTooLarge {
+            request: request.to_owned(),
+            limit,
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit)
+        {
+            return Err(too_large());
+        }
+
+        let mut body = BytesMut::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body.freeze()),
+                Err(error) => {
+                    return Err(ApiError::Transport {
+                        request: request.to_owned(),
+                        detail: format!("reading the body: {}", self.describe(&error)),
+                    });
+                }
+            }
+        }
+    }
+
+    fn status_error(&self, request: &str, status: StatusCode, body: &[u8]) -> ApiError {
+        ApiError::Status {
+            request: request.to_owned(),
+            status: status.as_u16(),
+            message: model::error_message(body).map(|message| self.config.token.redact(&message)),
+        }
+    }
+
+    fn body_error(&self, request: String, error: BodyError) -> ApiError {
+        ApiError::Body {
+            request,
+            detail: self.config.token.redact(&error.to_string()),
+        }
+    }
+
+    fn count_request(&self, endpoint: Endpoint, code: &str) {
+        let labels = RequestLabels {
+            endpoint: endpoint.as_str().to_owned(),
+            code: code.to_owned(),
+        };
+        self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Describes a transport error with its chain of causes, without the URL.
+    fn describe(&self, error: &reqwest::Error) -> String {
+        let error = ErrorWithoutUrl(error);
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        self.config.token.redact(&text)
+    }
+}
+
+/// A borrowed reqwest error whose `Display` leaves out the URL, because the URL
+/// carries the token in its query string.
+struct ErrorWithoutUrl<'a>(&'a reqwest::Error);
+
+impl std::fmt::Display for ErrorWithoutUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let error = self.0;
+        let kind = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "connection failed"
+        } else if error.is_body() || error.is_decode() {
+            "invalid response body"
+        } else if error.is_request() {
+            "request failed"
+        } else {
+            "HTTP error"
+        };
+        f.write_str(kind)
+    }
+}
+
+impl ErrorWithoutUrl<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(address) => address.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}

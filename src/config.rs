@@ -1,0 +1,334 @@
+//! Command-line flags and environment variables, and their validation into the
+//! settings the exporter runs with.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use reqwest::Url;
+
+use crate::api::DEFAULT_API_URL;
+use crate::secret::Token;
+
+/// The environment variable that contains the API token.
+pub const TOKEN_ENV: &str = "ASTRO_API_TOKEN";
+
+/// Prometheus exporter for the Astro proxy provider: account balance, port traffic and
+/// expiry, fetched from the Astro API on every scrape.
+///
+/// The API token comes from the ASTRO_API_TOKEN environment variable or from
+/// --astro.token-file. Without a token, --demo serves a built-in simulated account.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "astro-exporter", version)]
+pub struct Cli {
+    /// Address to listen on for HTTP requests, as HOST:PORT or :PORT for every interface.
+    #[arg(
+        long = "web.listen-address",
+        env = "ASTRO_EXPORTER_WEB_LISTEN_ADDRESS",
+        default_value = ":9866",
+        value_name = "ADDRESS"
+    )]
+    pub listen_address: String,
+
+    /// Path under which the metrics are served.
+    #[arg(
+        long = "web.telemetry-path",
+        env = "ASTRO_EXPORTER_WEB_TELEMETRY_PATH",
+        default_value = "/metrics",
+        value_name = "PATH"
+    )]
+    pub telemetry_path: String,
+
+    /// Time subtracted from the scraper's X-Prometheus-Scrape-Timeout-Seconds header to
+    /// leave room for sending the response, such as 500ms or 1s.
+    #[arg(
+        long = "web.timeout-offset",
+        env = "ASTRO_EXPORTER_WEB_TIMEOUT_OFFSET",
+        default_value = "500ms",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub timeout_offset: Duration,
+
+    /// Base URL of the Astro API.
+    #[arg(
+        long = "astro.api-url",
+        env = "ASTRO_API_URL",
+        default_value = DEFAULT_API_URL,
+        value_name = "URL"
+    )]
+    pub api_url: String,
+
+    /// File that contains the API token; a trailing newline is ignored. Takes precedence
+    /// over the ASTRO_API_TOKEN environment variable.
+    #[arg(
+        long = "astro.token-file",
+        env = "ASTRO_API_TOKEN_FILE",
+        value_name = "PATH"
+    )]
+    pub token_file: Option<PathBuf>,
+
+    /// Maximum time one scrape may spend on API calls, such as 10s. A shorter scrape
+    /// timeout sent by Prometheus takes precedence.
+    #[arg(
+        long = "astro.timeout",
+        env = "ASTRO_EXPORTER_TIMEOUT",
+        default_value = "10s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub timeout: Duration,
+
+    /// Ports requested per page of GET /ports.
+    #[arg(
+        long = "astro.page-size",
+        env = "ASTRO_EXPORTER_PAGE_SIZE",
+        default_value_t = 100,
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub page_size: u32,
+
+    /// Largest API response body accepted, in bytes; larger responses fail the call.
+    #[arg(
+        long = "astro.max-body-size",
+        env = "ASTRO_EXPORTER_MAX_BODY_SIZE",
+        default_value_t = 32 * 1024 * 1024,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_body_size: u64,
+
+    /// Serve a built-in simulated Astro account instead of the real API. Needs no token
+    /// and no network.
+    #[arg(long = "demo", env = "ASTRO_EXPORTER_DEMO")]
+    pub demo: bool,
+
+    /// Lowest level of log messages written to standard error.
+    #[arg(
+        long = "log.level",
+        env = "ASTRO_EXPORTER_LOG_LEVEL",
+        default_value = "info",
+        value_name = "LEVEL"
+    )]
+    pub log_level: LogLevel,
+
+    /// Format of log messages.
+    #[arg(
+        long = "log.format",
+        env = "ASTRO_EXPORTER_LOG_FORMAT",
+        default_value = "logfmt",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// Log levels, from the most to the least verbose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` pairs, as Go exporters write them.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration problem, reported with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no Astro API token: set the {TOKEN_ENV} environment variable or pass \
+         --astro.token-file PATH, or try the simulated account with --demo"
+    )]
+    MissingToken,
+    #[error("cannot read token file {path}: {source}")]
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("token file {0} is empty")]
+    EmptyTokenFile(PathBuf),
+    #[error("invalid --astro.api-url {url:?}: {reason}")]
+    ApiUrl { url: String, reason: String },
+    #[error("invalid --web.telemetry-path {0:?}: it must start with / and must not be /-/healthy")]
+    TelemetryPath(String),
+}
+
+/// Reads the API token from `--astro.token-file`, or else from the value of the
+/// `ASTRO_API_TOKEN` environment variable passed as `env_token`.
+pub fn load_token(
+    token_file: Option<&PathBuf>,
+    env_token: Option<String>,
+) -> Result<Token, ConfigError> {
+    if let Some(path) = token_file {
+        let contents = std::fs::read_to_string(path).map_err(|source| ConfigError::TokenFile {
+            path: path.clone(),
+            source,
+        })?;
+        return Token::new(contents).ok_or_else(|| ConfigError::EmptyTokenFile(path.clone()));
+    }
+    env_token
+        .and_then(Token::new)
+        .ok_or(ConfigError::MissingToken)
+}
+
+/// Checks an API base URL and removes a trailing slash.
+pub fn parse_api_url(text: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason: &str| ConfigError::ApiUrl {
+        url: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let mut url = Url::parse(text).map_err(|error| invalid(&error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not contain credentials"));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
+}
+
+/// Checks the telemetry path.
+pub fn check_telemetry_path(path: &str) -> Result<(), ConfigError> {
+    if !path.starts_with('/') || path == "/" || path == crate::server::HEALTH_PATH {
+        return Err(ConfigError::TelemetryPath(path.to_owned()));
+    }
+    Ok(())
+}
+
+/// Parses a duration in the Prometheus style (`500ms`, `10s`, `1m30s`, `2h`) or as a
+/// plain number of seconds (`0.5`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|_| {
+            format!("invalid duration {text:?}: seconds must be a non-negative number")
+        });
+    }
+
+    let invalid = || {
+        format!(
+            "invalid duration {text:?}: expected a number with a unit, such as 500ms, 10s or 1m30s"
+        )
+    };
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let amount: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_length = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_length] {
+            "ms" => Duration::from_millis(1),
+            "s" => Duration::from_secs(1),
+            "m" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            "d" => Duration::from_secs(86_400),
+            _ => return Err(invalid()),
+        };
+        let amount = u32::try_from(amount).map_err(|_| invalid())?;
+        total = unit
+            .checked_mul(amount)
+            .and_then(|part| total.checked_add(part))
+            .ok_or_else(invalid)?;
+        rest = &rest[unit_length..];
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_prometheus_style() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn invalid_durations_are_rejected() {
+        for text in ["", "s", "-1", "10x", "1.5s", "ms10", "NaN"] {
+            assert!(parse_duration(text).is_err(), "{text:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn api_url_loses_trailing_slash() {
+        let url = parse_api_url("https://astroproxy.com/api/v1/").expect("valid URL");
+        assert_eq!(url.as_str(), "https://astroproxy.com/api/v1");
+    }
+
+    #[test]
+    fn invalid_api_urls_are_rejected() {
+        for text in [
+            "ftp://example.test/api",
+            "https://example.test/api?token=x",
+            "not a url",
+        ] {
+            assert!(parse_api_url(text).is_err(), "{text:?} must be rejected");
+        }
+    }
+
+    #[test]
+    fn token_file_wins_over_environment() {
+        let mut file = tempfile::NamedTempFile::new().expect("temporary file");
+        std::io::Write::write_all(&mut file, b"fromfile\n").expect("write token");
+        let path = file.path().to_path_buf();
+        let token = load_token(Some(&path), Some("fromenv".into())).expect("token");
+        assert_eq!(token.expose(), "fromfile");
+    }
+
+    #[test]
+    fn missing_and_empty_tokens_are_errors() {
+        assert!(matches!(
+            load_token(None, None),
+            Err(ConfigError::MissingToken)
+        ));
+        assert!(matches!(
+            load_token(None, Some("\n".into())),
+            Err(ConfigError::MissingToken)
+        ));
+        let file = tempfile::NamedTempFile::new().expect("temporary file");
+        let path = file.path().to_path_buf();
+        assert!(matches!(
+            load_token(Some(&path), None),
+            Err(ConfigError::EmptyTokenFile(_))
+        ));
+    }
+
+    #[test]
+    fn telemetry_path_must_be_absolute() {
+        assert!(check_telemetry_path("/metrics").is_ok());
+        assert!(check_telemetry_path("metrics").is_err());
+        assert!(check_telemetry_path("/").is_err());
+        assert!(check_telemetry_path("/-/healthy").is_err());
+    }
+}

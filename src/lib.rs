@@ -1,0 +1,174 @@
+//! astro-exporter: a Prometheus exporter for the Astro proxy provider's HTTP API.
+//!
+//! Each scrape of the metrics path calls `GET /balance` and `GET /ports` and
+//! publishes the account balance, the port counts and each active port's traffic and
+//! expiry. The binary is a thin wrapper around [`run`]; tests drive the same library
+//! on port 0 against the [`simulator`].
+
+pub mod api;
+pub mod collect;
+pub mod config;
+pub mod logging;
+pub mod metrics;
+pub mod secret;
+pub mod server;
+pub mod simulator;
+
+use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::{Client, ClientConfig};
+use crate::collect::Scraper;
+use crate::config::{Cli, ConfigError};
+use crate::metrics::ExporterMetrics;
+use crate::secret::Token;
+use crate::server::Exporter;
+use crate::simulator::{Account, Simulator};
+
+/// An error that stops the exporter from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Invalid flags or environment; the process exits with code 2.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("cannot start the simulated Astro API: {0}")]
+    Simulator(std::io::Error),
+    #[error("cannot create the HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+}
+
+impl RunError {
+    /// Returns the process exit code: 2 for configuration errors, as Go exporters
+    /// use, and 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Runs the exporter until `shutdown` completes.
+///
+/// `env_token` is the value of the `ASTRO_API_TOKEN` environment variable. With
+/// `--demo` the simulated Astro API is started on a loopback port and the exporter
+/// points itself at it.
+pub async fn run(
+    cli: Cli,
+    env_token: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    config::check_telemetry_path(&cli.telemetry_path)?;
+    let (api_url, token, simulator) = if cli.demo {
+        let token = demo_token();
+        let now = time::OffsetDateTime::now_utc();
+        let simulator = Simulator::start_on_loopback(Account::demo(now), token.expose().to_owned())
+            .await
+            .map_err(RunError::Simulator)?;
+        let api_url = config::parse_api_url(&simulator.base_url())?;
+        (api_url, token, Some(simulator))
+    } else {
+        let api_url = config::parse_api_url(&cli.api_url)?;
+        let token = config::load_token(cli.token_file.as_ref(), env_token)?;
+        (api_url, token, None)
+    };
+
+    let metrics = ExporterMetrics::default();
+    let client_config = ClientConfig {
+        base_url: api_url,
+        token,
+        page_size: cli.page_size,
+        max_body_size: cli.max_body_size,
+    };
+    let client =
+        Client::new(client_config, metrics.api_requests.clone()).map_err(RunError::HttpClient)?;
+    let listener = bind(&cli.listen_address).await?;
+    let address = listener.local_addr().map_err(|source| RunError::Listen {
+        address: cli.listen_address.clone(),
+        source,
+    })?;
+
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        address = %address,
+        telemetry_path = %cli.telemetry_path,
+        api_url = %client.base_url(),
+        demo = cli.demo,
+        "astro-exporter started"
+    );
+    let exporter = Arc::new(Exporter {
+        scraper: Scraper::new(client),
+        metrics,
+        telemetry_path: cli.telemetry_path,
+        timeout: cli.timeout,
+        timeout_offset: cli.timeout_offset,
+    });
+    server::serve(exporter, listener, shutdown).await;
+
+    if let Some(simulator) = simulator {
+        simulator.shutdown().await;
+    }
+    tracing::info!("astro-exporter stopped");
+    Ok(())
+}
+
+/// Binds the listen address. `:PORT` means every interface: IPv6 and IPv4 where the
+/// system allows a dual-stack socket, IPv4 alone otherwise.
+async fn bind(address: &str) -> Result<TcpListener, RunError> {
+    let listen_error = |source| RunError::Listen {
+        address: address.to_owned(),
+        source,
+    };
+    if let Some(port) = address.strip_prefix(':') {
+        let port: u16 = port.parse().map_err(|_| {
+            listen_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the port must be a number from 0 to 65535",
+            ))
+        })?;
+        let any_v6 = SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port));
+        return match TcpListener::bind(any_v6).await {
+            Ok(listener) => Ok(listener),
+            Err(_) => TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port))
+                .await
+                .map_err(listen_error),
+        };
+    }
+    TcpListener::bind(address).await.map_err(listen_error)
+}
+
+/// Creates a random token of 16 hex digits, the shape of real Astro tokens, for the
+/// simulated account.
+fn demo_token() -> Token {
+    let random = RandomState::new().hash_one(std::process::id());
+    Token::new(format!("{random:016x}")).expect("a 16-digit hex string is never empty")
+}
+
+/// Completes on SIGINT or SIGTERM (Ctrl-C on other systems), logging which arrived.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+        let mut terminate = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        tracing::info!(signal = name, "shutting down");
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
+}

@@ -1,0 +1,450 @@
+//! Every metric the exporter publishes, with its help text, and their encoding.
+//!
+//! Series are written straight from a scrape's [`Snapshot`], so a port that is gone
+//! upstream is gone from the next scrape, and nothing is kept between scrapes except
+//! the request counter. Both text formats come from prometheus-client: OpenMetrics
+//! for scrapers that ask for it, the classic format 0.0.4 for everyone else.
+
+mod process;
+
+use std::fmt;
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeMetric, GaugeValueEncoder, prometheus_text, text,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::api::{Port, RequestCounter};
+use crate::collect::{Part, Snapshot};
+
+/// A metric's name (without the unit suffix that the encoder appends), help text,
+/// unit and type.
+struct Metric {
+    name: &'static str,
+    help: &'static str,
+    unit: Option<Unit>,
+    kind: MetricType,
+}
+
+const BALANCE: Metric = Metric {
+    name: "astro_balance",
+    help: "Account balance in the account's currency, from data.balance of GET /balance. \
+           The currency label is data.currency as the API sends it.",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+const PORTS: Metric = Metric {
+    name: "astro_ports_total",
+    help: "Number of ports by status, from the total field of GET /ports with that status \
+           (for active ports the number received when the API sends no total).",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+const PORT_TRAFFIC_LEFT: Metric = Metric {
+    name: "astro_port_traffic_left",
+    help: "Traffic the active port may still use, from traffic.left of GET /ports \
+           (traffic.left_mb times 1e6 when the byte count is missing).",
+    unit: Some(Unit::Bytes),
+    kind: MetricType::Gauge,
+};
+
+const PORT_TRAFFIC_USED: Metric = Metric {
+    name: "astro_port_traffic_used",
+    help: "Traffic the active port has used, from traffic.used of GET /ports \
+           (traffic.used_mb times 1e6 when the byte count is missing).",
+    unit: Some(Unit::Bytes),
+    kind: MetricType::Gauge,
+};
+
+const PORT_TRAFFIC_LIMIT: Metric = Metric {
+    name: "astro_port_traffic_limit",
+    help: "Traffic allowance of the active port, from traffic.total of GET /ports \
+           (traffic.total_mb times 1e6 when the byte count is missing).",
+    unit: Some(Unit::Bytes),
+    kind: MetricType::Gauge,
+};
+
+const PORT_INFO: Metric = Metric {
+    name: "astro_port_info",
+    help: "Descriptive labels of an active port, value always 1, from id, name, country, \
+           city, network, operator, node.address, node.ip, ports.http and ports.socks of GET /ports.",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+const PORT_EXPIRY: Metric = Metric {
+    name: "astro_port_expiry_timestamp",
+    help: "End of the active port's paid period in seconds since the Unix epoch, from endsAt \
+           of GET /ports. Absent when the port has no end date.",
+    unit: Some(Unit::Seconds),
+    kind: MetricType::Gauge,
+};
+
+const PORT_CREATED: Metric = Metric {
+    name: "astro_port_created_timestamp",
+    help: "Creation time of the active port in seconds since the Unix epoch, from createdAt \
+           of GET /ports.",
+    unit: Some(Unit::Seconds),
+    kind: MetricType::Gauge,
+};
+
+const UP: Metric = Metric {
+    name: "astro_up",
+    help: "1 if every Astro API call of this scrape succeeded, 0 otherwise.",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+const COLLECTOR_SUCCESS: Metric = Metric {
+    name: "astro_scrape_collector_success",
+    help: "1 if this part of the scrape succeeded, 0 otherwise. The balance collector calls \
+           GET /balance, the ports collector GET /ports for active ports and the archived count.",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+const SCRAPE_DURATION: Metric = Metric {
+    name: "astro_scrape_duration",
+    help: "Time the Astro API calls of this scrape took.",
+    unit: Some(Unit::Seconds),
+    kind: MetricType::Gauge,
+};
+
+const API_REQUESTS: Metric = Metric {
+    name: "astro_api_requests",
+    help: "Astro API requests sent since the exporter started, by endpoint and HTTP status \
+           code. The code is error when no response arrived.",
+    unit: None,
+    kind: MetricType::Counter,
+};
+
+const BUILD_INFO: Metric = Metric {
+    name: "astro_exporter_build_info",
+    help: "A metric with a constant value 1, labeled by the version of astro-exporter.",
+    unit: None,
+    kind: MetricType::Gauge,
+};
+
+/// An exposition format and its content type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0.0 text.
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4.
+    Text,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Text => prometheus_text::CONTENT_TYPE,
+        }
+    }
+
+    /// Picks the format for an `Accept` header the way the Go client library does.
+    ///
+    /// Media ranges are tried from the highest `q` down, with ties in the order given.
+    /// The first that names OpenMetrics (version 1.0.0 or 0.0.1) or `text/plain`
+    /// (version 0.0.4) wins. Without such a range the classic format is used.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Text;
+        };
+        let mut ranges: Vec<(f32, Option<Format>)> =
+            accept.split(',').map(parse_media_range).collect();
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranges
+            .into_iter()
+            .filter(|(quality, _)| *quality > 0.0)
+            .find_map(|(_, format)| format)
+            .unwrap_or(Format::Text)
+    }
+}
+
+/// Parses one media range of an `Accept` header into its quality and the format it
+/// names, if any.
+fn parse_media_range(range: &str) -> (f32, Option<Format>) {
+    let mut parts = range.split(';').map(str::trim);
+    let media_type = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let mut quality = 1.0;
+    let mut version = None;
+    for parameter in parts {
+        let Some((key, value)) = parameter.split_once('=') else {
+            continue;
+        };
+        match key.trim().to_ascii_lowercase().as_str() {
+            "q" => quality = value.trim().parse().unwrap_or(0.0),
+            "version" => version = Some(value.trim().to_owned()),
+            _ => {}
+        }
+    }
+    let format = match (media_type.as_str(), version.as_deref()) {
+        ("application/openmetrics-text", None | Some("1.0.0" | "0.0.1")) => {
+            Some(Format::OpenMetrics)
+        }
+        ("text/plain", None | Some("0.0.4")) => Some(Format::Text),
+        _ => None,
+    };
+    (quality, format)
+}
+
+/// A gauge sample. Whole numbers are written without a fraction (`5000000000`, not
+/// `5000000000.0`), as Go exporters write them.
+#[derive(Debug, Clone, Copy)]
+struct Sample(f64);
+
+/// Largest magnitude below which every whole `f64` is exact as an `i64`.
+const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+impl EncodeGaugeValue for Sample {
+    fn encode(&self, encoder: &mut GaugeValueEncoder) -> Result<(), fmt::Error> {
+        if self.0.fract() == 0.0 && self.0.abs() < EXACT_INTEGER_LIMIT {
+            (self.0 as i64).encode(encoder)
+        } else {
+            self.0.encode(encoder)
+        }
+    }
+}
+
+impl From<bool> for Sample {
+    fn from(value: bool) -> Sample {
+        Sample(if value { 1.0 } else { 0.0 })
+    }
+}
+
+/// Metrics that live as long as the process, shared by every scrape.
+#[derive(Debug, Clone, Default)]
+pub struct ExporterMetrics {
+    /// `astro_api_requests_total`, incremented by the API client.
+    pub api_requests: RequestCounter,
+}
+
+/// Encodes one scrape's metrics: the account data of `snapshot`, the exporter's own
+/// metrics and the process metrics.
+pub fn encode(
+    snapshot: Arc<Snapshot>,
+    exporter: &ExporterMetrics,
+    format: Format,
+) -> Result<String, fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(ScrapeCollector {
+        snapshot,
+        exporter: exporter.clone(),
+    }));
+
+    let mut output = String::new();
+    match format {
+        Format::OpenMetrics => text::encode(&mut output, &registry)?,
+        Format::Text => prometheus_text::encode(&mut output, &registry)?,
+    }
+    Ok(output)
+}
+
+#[derive(Debug)]
+struct ScrapeCollector {
+    snapshot: Arc<Snapshot>,
+    exporter: ExporterMetrics,
+}
+
+impl Collector for ScrapeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        encode_account(&self.snapshot, &mut encoder)?;
+        encode_scrape(&self.snapshot, &mut encoder)?;
+        encode_exporter(&self.exporter, &mut encoder)?;
+        process::encode(&mut encoder)
+    }
+}
+
+fn describe<'s>(
+    encoder: &'s mut DescriptorEncoder,
+    metric: &'s Metric,
+) -> Result<prometheus_client::encoding::MetricEncoder<'s>, fmt::Error> {
+    encoder.encode_descriptor(metric.name, metric.help, metric.unit.as_ref(), metric.kind)
+}
+
+fn encode_account(snapshot: &Snapshot, encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
+    if let Some(balance) = &snapshot.balance
+        && let Some(amount) = balance.amount
+    {
+        describe(encoder, &BALANCE)?
+            .encode_family(&[("currency", balance.currency.as_str())])?
+            .encode_gauge(&Sample(amount))?;
+    }
+
+    let active_count = snapshot
+        .active_ports
+        .as_ref()
+        .map(|list| list.total.unwrap_or(list.ports.len() as u64));
+    let counts = [
+        ("active", active_count),
+        ("archived", snapshot.archived_port_count),
+    ];
+    if counts.iter().any(|(_, count)| count.is_some()) {
+        let mut family = describe(encoder, &PORTS)?;
+        for (status, count) in counts {
+            if let Some(count) = count {
+                family
+                    .encode_family(&[("status", status)])?
+                    .encode_gauge(&count)?;
+            }
+        }
+    }
+
+    let Some(list) = &snapshot.active_ports else {
+        return Ok(());
+    };
+    encode_per_port(encoder, &PORT_TRAFFIC_LEFT, &list.ports, |port| {
+        port.traffic_left_bytes
+    })?;
+    encode_per_port(encoder, &PORT_TRAFFIC_USED, &list.ports, |port| {
+        port.traffic_used_bytes
+    })?;
+    encode_per_port(encoder, &PORT_TRAFFIC_LIMIT, &list.ports, |port| {
+        port.traffic_limit_bytes
+    })?;
+
+    let mut family = describe(encoder, &PORT_INFO)?;
+    for port in &list.ports {
+        family
+            .encode_family(&info_labels(port))?
+            .encode_gauge(&1_i64)?;
+    }
+
+    encode_per_port_id(encoder, &PORT_EXPIRY, &list.ports, |port| {
+        port.expiry_timestamp_seconds
+    })?;
+    encode_per_port_id(encoder, &PORT_CREATED, &list.ports, |port| {
+        port.created_timestamp_seconds
+    })
+}
+
+/// Writes one sample per port keyed by `port`, `country` and `operator`, skipping ports
+/// whose value is missing.
+fn encode_per_port(
+    encoder: &mut DescriptorEncoder,
+    metric: &Metric,
+    ports: &[Port],
+    value: impl Fn(&Port) -> Option<f64>,
+) -> Result<(), fmt::Error> {
+    let mut family = describe(encoder, metric)?;
+    for port in ports {
+        if let Some(value) = value(port) {
+            let labels = [
+                ("port", port.id.as_str()),
+                ("country", port.country.as_str()),
+                ("operator", port.operator.as_str()),
+            ];
+            family
+                .encode_family(&labels)?
+                .encode_gauge(&Sample(value))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one sample per port keyed by `port` alone, skipping ports whose value is
+/// missing.
+fn encode_per_port_id(
+    encoder: &mut DescriptorEncoder,
+    metric: &Metric,
+    ports: &[Port],
+    value: impl Fn(&Port) -> Option<f64>,
+) -> Result<(), fmt::Error> {
+    let mut family = describe(encoder, metric)?;
+    for port in ports {
+        if let Some(value) = value(port) {
+            family
+                .encode_family(&[("port", port.id.as_str())])?
+                .encode_gauge(&Sample(value))?;
+        }
+    }
+    Ok(())
+}
+
+fn info_labels(port: &Port) -> [(&'static str, &str); 10] {
+    [
+        ("port", port.id.as_str()),
+        ("name", port.name.as_str()),
+        ("country", port.country.as_str()),
+        ("city", port.city.as_str()),
+        ("network", port.network.as_str()),
+        ("operator", port.operator.as_str()),
+        ("node_address", port.node_address.as_str()),
+        ("node_ip", port.node_ip.as_str()),
+        ("http_port", port.http_port.as_str()),
+        ("socks_port", port.socks_port.as_str()),
+    ]
+}
+
+fn encode_scrape(snapshot: &Snapshot, encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
+    describe(encoder, &UP)?.encode_gauge(&Sample::from(snapshot.up()))?;
+
+    let mut family = describe(encoder, &COLLECTOR_SUCCESS)?;
+    for part in Part::ALL {
+        family
+            .encode_family(&[("collector", part.as_str())])?
+            .encode_gauge(&Sample::from(snapshot.success(part)))?;
+    }
+
+    describe(encoder, &SCRAPE_DURATION)?.encode_gauge(&snapshot.duration.as_secs_f64())
+}
+
+fn encode_exporter(
+    exporter: &ExporterMetrics,
+    encoder: &mut DescriptorEncoder,
+) -> Result<(), fmt::Error> {
+    exporter
+        .api_requests
+        .encode(describe(encoder, &API_REQUESTS)?)?;
+    describe(encoder, &BUILD_INFO)?
+        .encode_family(&[("version", env!("CARGO_PKG_VERSION"))])?
+        .encode_gauge(&1_i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_accept_header_gets_openmetrics() {
+        let accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                      version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(Some(accept)), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn plain_clients_get_the_classic_format() {
+        assert_eq!(Format::negotiate(None), Format::Text);
+        assert_eq!(Format::negotiate(Some("*/*")), Format::Text);
+        assert_eq!(Format::negotiate(Some("text/plain")), Format::Text);
+        assert_eq!(Format::negotiate(Some("application/json")), Format::Text);
+    }
+
+    #[test]
+    fn quality_decides_between_formats() {
+        let accept = "application/openmetrics-text;q=0.2,text/plain;version=0.0.4;q=0.9";
+        assert_eq!(Format::negotiate(Some(accept)), Format::Text);
+        let accept = "text/plain;q=0,application/openmetrics-text";
+        assert_eq!(Format::negotiate(Some(accept)), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn unknown_openmetrics_version_is_skipped() {
+        let accept = "application/openmetrics-text;version=9.9.9";
+        assert_eq!(Format::negotiate(Some(accept)), Format::Text);
+    }
+
+    #[test]
+    fn refused_openmetrics_is_not_chosen() {
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Text
+        );
+    }
+}
