@@ -107,6 +107,19 @@ pub struct Reply {
     pub body: Bytes,
     /// Time the server waits before sending the reply, to test timeouts.
     pub delay: Option<Duration>,
+    /// Extra response headers, such as `Retry-After`.
+    pub headers: Vec<(String, String)>,
+    /// Sends the body in pieces with pauses between them and without a
+    /// `Content-Length`, to test slow and unbounded bodies.
+    pub drip: Option<Drip>,
+}
+
+/// How a dripped body is sent: `chunk_size` bytes at a time, each after a
+/// pause of `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Drip {
+    pub chunk_size: usize,
+    pub interval: Duration,
 }
 
 impl Reply {
@@ -118,6 +131,8 @@ impl Reply {
             content_type: "application/json".to_owned(),
             body: body.into(),
             delay: None,
+            headers: Vec::new(),
+            drip: None,
         }
     }
 
@@ -130,6 +145,28 @@ impl Reply {
     /// Returns the reply with `delay` before it is sent.
     pub fn with_delay(mut self, delay: Duration) -> Reply {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Returns the reply with an extra response header.
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Returns the reply with another content type, such as `text/html`.
+    pub fn with_content_type(mut self, content_type: &str) -> Reply {
+        self.content_type = content_type.to_owned();
+        self
+    }
+
+    /// Returns the reply with its body sent `chunk_size` bytes at a time, each
+    /// after a pause of `interval`, and without a `Content-Length`.
+    pub fn dripped(mut self, chunk_size: usize, interval: Duration) -> Reply {
+        self.drip = Some(Drip {
+            chunk_size: chunk_size.max(1),
+            interval,
+        });
         self
     }
 }

@@ -1,19 +1,22 @@
 //! The HTTP server: token check, request counting, responder override and
 //! graceful shutdown around the model in [`super::api`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::{Either, Full};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -21,10 +24,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Sleep;
 
 use super::account::Account;
 use super::clock::{Clock, SystemClock};
-use super::{ApiRequest, Reply, Responder, api};
+use super::{ApiRequest, Drip, Reply, Responder, api};
 
 /// Path prefix of every API endpoint.
 pub const BASE_PATH: &str = "/api/v1";
@@ -238,8 +242,11 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot
     tracing::debug!("simulator stopped");
 }
 
+/// A response body: whole, or dripped in pieces.
+type ReplyBody = Either<Full<Bytes>, DripBody>;
+
 /// Serves one HTTP request, sleeping for the reply's delay before returning.
-async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<ReplyBody> {
     let method = request.method().as_str().to_owned();
     let full_path = request.uri().path().to_owned();
     let reply = match api_path(&full_path) {
@@ -356,7 +363,7 @@ fn hex_byte(digits: &[u8]) -> Option<u8> {
     u8::try_from(high * 16 + low).ok()
 }
 
-fn into_response(reply: Reply) -> Response<Full<Bytes>> {
+fn into_response(reply: Reply) -> Response<ReplyBody> {
     let status = StatusCode::from_u16(reply.status).unwrap_or_else(|_| {
         tracing::warn!(
             status = reply.status,
@@ -364,8 +371,23 @@ fn into_response(reply: Reply) -> Response<Full<Bytes>> {
         );
         StatusCode::INTERNAL_SERVER_ERROR
     });
-    let mut response = Response::new(Full::new(reply.body));
+    let body = match reply.drip {
+        Some(drip) => Either::Right(DripBody::new(&reply.body, drip)),
+        None => Either::Left(Full::new(reply.body)),
+    };
+    let mut response = Response::new(body);
     *response.status_mut() = status;
+    for (name, value) in &reply.headers {
+        match (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => tracing::warn!(%name, "responder returned an invalid header, leaving it out"),
+        }
+    }
     match http::HeaderValue::from_str(&reply.content_type) {
         Ok(content_type) => {
             response.headers_mut().insert(CONTENT_TYPE, content_type);
@@ -375,6 +397,55 @@ fn into_response(reply: Reply) -> Response<Full<Bytes>> {
         }
     }
     response
+}
+
+/// A body sent in pieces, each after a pause, with no size known in advance.
+struct DripBody {
+    chunks: VecDeque<Bytes>,
+    interval: Duration,
+    pause: Option<Pin<Box<Sleep>>>,
+}
+
+impl DripBody {
+    fn new(body: &Bytes, drip: Drip) -> DripBody {
+        let chunks = body
+            .chunks(drip.chunk_size)
+            .map(|chunk| body.slice_ref(chunk))
+            .collect();
+        DripBody {
+            chunks,
+            interval: drip.interval,
+            pause: None,
+        }
+    }
+}
+
+impl Body for DripBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        let this = &mut *self;
+        if this.chunks.is_empty() {
+            return Poll::Ready(None);
+        }
+        let interval = this.interval;
+        let pause = this
+            .pause
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(interval)));
+        if pause.as_mut().poll(context).is_pending() {
+            return Poll::Pending;
+        }
+        this.pause = None;
+        Poll::Ready(this.chunks.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
 }
 
 #[cfg(test)]
