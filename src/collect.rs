@@ -1,13 +1,23 @@
 //! One scrape's work: call the Astro API within a deadline and gather the results
 //! into a [`Snapshot`] that the metrics are built from.
+//!
+//! Concurrent scrapes share one set of API calls (single flight), and with a cache
+//! time set, a scrape shortly after a successful one reuses its result.
 
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::api::{ApiError, Balance, Client, Endpoint, PortList};
+
+/// Extra time a scrape waits past its deadline for the fetch to publish its result.
+/// The fetch gives up on its API calls at the deadline, and then needs a moment to
+/// build the snapshot; without the margin a scrape would race its own fetch.
+const PUBLISH_MARGIN: Duration = Duration::from_millis(100);
 
 /// A part of the scrape that succeeds or fails on its own, as reported by
 /// `astro_scrape_collector_success{collector}`.
@@ -41,6 +51,10 @@ pub struct Snapshot {
     pub ports_success: bool,
     /// How long the API calls took.
     pub duration: Duration,
+    /// When the data served was fetched by a scrape in which every call succeeded:
+    /// this snapshot's own fetch when it succeeded, else the last earlier success.
+    /// `None` until the first success.
+    pub last_success: Option<SystemTime>,
 }
 
 impl Snapshot {
@@ -58,29 +72,140 @@ impl Snapshot {
     }
 }
 
-/// Collects snapshots of one account.
+/// Collects snapshots of one account. Clones share the in-flight fetch and the cache.
 #[derive(Debug, Clone)]
 pub struct Scraper {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     client: Client,
+    cache_ttl: Duration,
+    state: Mutex<State>,
+    /// Set while the API rejects the token, so that the rejection is logged once.
+    token_rejected: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The fetch under way, which every concurrent scrape waits for.
+    in_flight: Option<watch::Receiver<Option<Arc<Snapshot>>>>,
+    /// The last snapshot in which every call succeeded, and when it was fetched.
+    last_success: Option<(Instant, Arc<Snapshot>)>,
 }
 
 impl Scraper {
-    pub fn new(client: Client) -> Scraper {
-        Scraper { client }
+    /// Creates a scraper. With a nonzero `cache_ttl`, a scrape within that time of a
+    /// successful fetch reuses it instead of calling the API.
+    pub fn new(client: Client, cache_ttl: Duration) -> Scraper {
+        Scraper {
+            inner: Arc::new(Inner {
+                client,
+                cache_ttl,
+                state: Mutex::default(),
+                token_rejected: AtomicBool::new(false),
+            }),
+        }
     }
 
     pub fn client(&self) -> &Client {
-        &self.client
+        &self.inner.client
+    }
+
+    /// Returns a snapshot of the account by `deadline`.
+    ///
+    /// The snapshot comes from the cache when it is fresh enough, else from the fetch
+    /// under way, else from a new fetch. A scrape whose deadline passes while it waits
+    /// for another scrape's fetch gets a snapshot in which every part failed.
+    pub async fn scrape(&self, deadline: Instant) -> Arc<Snapshot> {
+        let mut result = {
+            let mut state = self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(cached) = state.fresh_success(self.inner.cache_ttl) {
+                tracing::debug!("serving the cached snapshot");
+                return cached;
+            }
+            match &state.in_flight {
+                Some(in_flight) => in_flight.clone(),
+                None => {
+                    let (sender, receiver) = watch::channel(None);
+                    state.in_flight = Some(receiver.clone());
+                    tokio::spawn(self.clone().fetch_and_publish(deadline, sender));
+                    receiver
+                }
+            }
+        };
+
+        let waited =
+            tokio::time::timeout_at(deadline + PUBLISH_MARGIN, result.wait_for(Option::is_some));
+        let published = waited.await;
+        if let Ok(Ok(snapshot)) = published
+            && let Some(snapshot) = snapshot.as_ref()
+        {
+            return Arc::clone(snapshot);
+        }
+        tracing::warn!("scrape deadline passed while waiting for another scrape's API calls");
+        let state = self
+            .inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::new(Snapshot {
+            last_success: state
+                .last_success
+                .as_ref()
+                .and_then(|(_, snapshot)| snapshot.last_success),
+            ..Snapshot::default()
+        })
+    }
+
+    async fn fetch_and_publish(
+        self,
+        deadline: Instant,
+        sender: watch::Sender<Option<Arc<Snapshot>>>,
+    ) {
+        let mut snapshot = self.fetch(deadline).await;
+        let snapshot = {
+            let mut state = self
+                .inner
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            state.in_flight = None;
+            if snapshot.up() {
+                snapshot.last_success = Some(SystemTime::now());
+                let snapshot = Arc::new(snapshot);
+                state.last_success = Some((Instant::now(), Arc::clone(&snapshot)));
+                snapshot
+            } else {
+                snapshot.last_success = state
+                    .last_success
+                    .as_ref()
+                    .and_then(|(_, last)| last.last_success);
+                Arc::new(snapshot)
+            }
+        };
+        // Every waiting scrape may have given up already; the result is then unused.
+        let _ = sender.send(Some(snapshot));
     }
 
     /// Calls the API for balance, active ports and archived count concurrently, and
     /// gives up on whatever has not finished by `deadline`.
-    pub async fn scrape(&self, deadline: Instant) -> Arc<Snapshot> {
+    async fn fetch(&self, deadline: Instant) -> Snapshot {
         let started = Instant::now();
+        let client = &self.inner.client;
         let (balance, active_ports, archived_port_count) = tokio::join!(
-            within(deadline, Endpoint::Balance, self.client.balance()),
-            within(deadline, Endpoint::Ports, self.client.active_ports()),
-            within(deadline, Endpoint::Ports, self.client.archived_port_count()),
+            self.within(deadline, Endpoint::Balance, client.balance(deadline)),
+            self.within(deadline, Endpoint::Ports, client.active_ports(deadline)),
+            self.within(
+                deadline,
+                Endpoint::Ports,
+                client.archived_port_count(deadline)
+            ),
         );
 
         let balance_success = balance.is_some();
@@ -93,6 +218,7 @@ impl Scraper {
             balance_success,
             ports_success,
             duration: started.elapsed(),
+            last_success: None,
         };
         tracing::debug!(
             up = snapshot.up(),
@@ -101,33 +227,63 @@ impl Scraper {
             duration_seconds = snapshot.duration.as_secs_f64(),
             "scrape finished"
         );
-        Arc::new(snapshot)
+        snapshot
+    }
+
+    /// Runs one API call until `deadline`, logging a failure or a timeout once.
+    async fn within<T>(
+        &self,
+        deadline: Instant,
+        endpoint: Endpoint,
+        call: impl Future<Output = Result<T, ApiError>>,
+    ) -> Option<T> {
+        match tokio::time::timeout_at(deadline, call).await {
+            Ok(Ok(value)) => {
+                if self.inner.token_rejected.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        endpoint = endpoint.as_str(),
+                        "the Astro API accepts the token again"
+                    );
+                }
+                Some(value)
+            }
+            Ok(Err(error)) if error.is_token_rejected() => {
+                if self.inner.token_rejected.swap(true, Ordering::Relaxed) {
+                    tracing::debug!(endpoint = endpoint.as_str(), %error, "the Astro API still rejects the token");
+                } else {
+                    tracing::error!(
+                        endpoint = endpoint.as_str(),
+                        status = error.status(),
+                        %error,
+                        "the Astro API rejected the token: check ASTRO_API_TOKEN or --astro.token-file"
+                    );
+                }
+                None
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(
+                    endpoint = endpoint.as_str(),
+                    status = error.status(),
+                    %error,
+                    "Astro API call failed"
+                );
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    endpoint = endpoint.as_str(),
+                    "Astro API call timed out before the scrape deadline"
+                );
+                None
+            }
+        }
     }
 }
 
-/// Runs one API call until `deadline`, logging a failure or a timeout once.
-async fn within<T>(
-    deadline: Instant,
-    endpoint: Endpoint,
-    call: impl Future<Output = Result<T, ApiError>>,
-) -> Option<T> {
-    match tokio::time::timeout_at(deadline, call).await {
-        Ok(Ok(value)) => Some(value),
-        Ok(Err(error)) => {
-            tracing::warn!(
-                endpoint = endpoint.as_str(),
-                status = error.status(),
-                %error,
-                "Astro API call failed"
-            );
-            None
-        }
-        Err(_) => {
-            tracing::warn!(
-                endpoint = endpoint.as_str(),
-                "Astro API call timed out before the scrape deadline"
-            );
-            None
-        }
+impl State {
+    /// Returns the last successful snapshot if it is younger than `ttl`.
+    fn fresh_success(&self, ttl: Duration) -> Option<Arc<Snapshot>> {
+        let (fetched, snapshot) = self.last_success.as_ref()?;
+        (fetched.elapsed() < ttl).then(|| Arc::clone(snapshot))
     }
 }

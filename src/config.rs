@@ -79,6 +79,18 @@ pub struct Cli {
     )]
     pub timeout: Duration,
 
+    /// Time for which a successful scrape's result is reused by later scrapes, such as
+    /// 30s; 0 turns the cache off. astro_last_success_timestamp_seconds tells the age
+    /// of the data served.
+    #[arg(
+        long = "astro.cache-ttl",
+        env = "ASTRO_EXPORTER_CACHE_TTL",
+        default_value = "0s",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub cache_ttl: Duration,
+
     /// Ports requested per page of GET /ports.
     #[arg(
         long = "astro.page-size",
@@ -89,7 +101,8 @@ pub struct Cli {
     )]
     pub page_size: u32,
 
-    /// Largest API response body accepted, in bytes; larger responses fail the call.
+    /// Maximum size of an API response body in bytes. A larger response fails the call
+    /// and is not read to the end.
     #[arg(
         long = "astro.max-body-size",
         env = "ASTRO_EXPORTER_MAX_BODY_SIZE",

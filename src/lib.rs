@@ -88,6 +88,7 @@ pub async fn run(
         token,
         page_size: cli.page_size,
         max_body_size: cli.max_body_size,
+        rate_limit_pause: api::DEFAULT_RATE_LIMIT_PAUSE,
     };
     let client =
         Client::new(client_config, metrics.api_requests.clone()).map_err(RunError::HttpClient)?;
@@ -103,10 +104,11 @@ pub async fn run(
         telemetry_path = %cli.telemetry_path,
         api_url = %client.base_url(),
         demo = cli.demo,
+        cache_ttl_seconds = cli.cache_ttl.as_secs_f64(),
         "astro-exporter started"
     );
     let exporter = Arc::new(Exporter {
-        scraper: Scraper::new(client),
+        scraper: Scraper::new(client, cli.cache_ttl),
         metrics,
         telemetry_path: cli.telemetry_path,
         timeout: cli.timeout,

@@ -12,15 +12,7 @@ use crate::config::{LogFormat, LogLevel};
 /// only, because their debug and trace output can contain request URLs, and the API
 /// token travels in the URL's query string.
 pub fn init(level: LogLevel, format: LogFormat) {
-    let level = match level {
-        LogLevel::Trace => "trace",
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-    };
-    let filter = EnvFilter::new(format!("warn,astro_exporter={level}"));
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(filter(level));
     match format {
         LogFormat::Logfmt => registry
             .with(
@@ -38,4 +30,17 @@ pub fn init(level: LogLevel, format: LogFormat) {
             )
             .init(),
     }
+}
+
+/// Returns the log filter: `level` for the exporter's own messages, `warn` for
+/// libraries.
+pub fn filter(level: LogLevel) -> EnvFilter {
+    let level = match level {
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    EnvFilter::new(format!("warn,astro_exporter={level}"))
 }

@@ -8,15 +8,19 @@
 pub mod lenient;
 pub mod model;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::error::Error as _;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use reqwest::dns::Resolve;
+use reqwest::header::RETRY_AFTER;
 use reqwest::{StatusCode, Url};
+use tokio::time::Instant;
 
 pub use model::{Balance, BodyError, Port, PortsPage};
 
@@ -29,6 +33,16 @@ pub const DEFAULT_API_URL: &str = "https://astroproxy.com/api/v1";
 /// inventing new ports cannot keep a scrape busy forever. At the default page size
 /// this allows 100,000 ports.
 const MAX_PAGES: u32 = 1000;
+
+/// Pause before the one retry of a call that failed to connect or got 502, 503 or 504.
+const RETRY_DELAY: Duration = Duration::from_millis(200);
+
+/// Pause after a 429 response that has no usable `Retry-After` header.
+pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// Longest pause a `Retry-After` header can impose, so that a wrong date cannot stop
+/// the exporter for days.
+const MAX_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Labels of `astro_api_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -52,10 +66,12 @@ pub struct ClientConfig {
     pub page_size: u32,
     /// Largest response body accepted, in bytes.
     pub max_body_size: u64,
+    /// Pause after a 429 response without a usable `Retry-After` header.
+    pub rate_limit_pause: Duration,
 }
 
 /// An API endpoint, as named in logs and in the `endpoint` label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Balance,
     Ports,
@@ -89,6 +105,13 @@ pub enum ApiError {
     /// The body arrived but could not be used.
     #[error("{request}: {detail}")]
     Body { request: String, detail: String },
+    /// The call was not sent because the API answered 429 earlier and the pause it
+    /// asked for has not ended.
+    #[error("{request}: not sent, the API rate limit pause ends in {}s", remaining.as_secs().max(1))]
+    RateLimited {
+        request: String,
+        remaining: Duration,
+    },
 }
 
 impl ApiError {
@@ -98,6 +121,11 @@ impl ApiError {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether the API rejected the token (HTTP 401 or 403).
+    pub fn is_token_rejected(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
     }
 }
 
@@ -114,11 +142,15 @@ pub struct PortList {
 }
 
 /// A client for one Astro account.
+///
+/// Clones share the connection pool and the rate limit pauses.
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     config: ClientConfig,
     requests: RequestCounter,
+    /// When each endpoint may be called again after a 429 response.
+    paused_until: Arc<Mutex<HashMap<Endpoint, Instant>>>,
 }
 
 impl Client {
@@ -128,6 +160,25 @@ impl Client {
     /// redirect points. Proxy environment variables are honoured except for loopback
     /// addresses.
     pub fn new(config: ClientConfig, requests: RequestCounter) -> Result<Client, reqwest::Error> {
+        Client::build(config, requests, None)
+    }
+
+    /// Creates a client that resolves host names with `resolver` instead of the
+    /// system resolver, and uses no proxy. Tests use it to simulate names that do
+    /// not resolve without sending a DNS query.
+    pub fn with_resolver(
+        config: ClientConfig,
+        requests: RequestCounter,
+        resolver: Arc<dyn Resolve>,
+    ) -> Result<Client, reqwest::Error> {
+        Client::build(config, requests, Some(resolver))
+    }
+
+    fn build(
+        config: ClientConfig,
+        requests: RequestCounter,
+        resolver: Option<Arc<dyn Resolve>>,
+    ) -> Result<Client, reqwest::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("astro-exporter/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -135,10 +186,14 @@ impl Client {
         if is_loopback(&config.base_url) {
             builder = builder.no_proxy();
         }
+        if let Some(resolver) = resolver {
+            builder = builder.dns_resolver(resolver).no_proxy();
+        }
         Ok(Client {
             http: builder.build()?,
             config,
             requests,
+            paused_until: Arc::default(),
         })
     }
 
@@ -147,23 +202,26 @@ impl Client {
         &self.config.base_url
     }
 
-    /// Fetches the account balance.
-    pub async fn balance(&self) -> Result<Balance, ApiError> {
+    /// Fetches the account balance. `deadline` bounds the retry, not the call: the
+    /// caller cancels the call at its deadline.
+    pub async fn balance(&self, deadline: Instant) -> Result<Balance, ApiError> {
         let request = "GET /balance".to_owned();
-        let body = self.get(Endpoint::Balance, &request, &[]).await?;
+        let body = self.get(Endpoint::Balance, &request, &[], deadline).await?;
         model::parse_balance(&body).map_err(|error| self.body_error(request, error))
     }
 
     /// Fetches every active port, following the pages until the API's `total` is
     /// reached, a page is empty, or a page brings no new port.
-    pub async fn active_ports(&self) -> Result<PortList, ApiError> {
+    pub async fn active_ports(&self, deadline: Instant) -> Result<PortList, ApiError> {
         let mut ports = Vec::new();
         let mut seen = HashSet::new();
         let mut total = None;
         let page_size = self.config.page_size.to_string();
 
         for page_number in 1..=MAX_PAGES {
-            let page = self.ports_page("active", &page_size, page_number).await?;
+            let page = self
+                .ports_page("active", &page_size, page_number, deadline)
+                .await?;
             total = page.total.or(total);
             let received_before = ports.len();
             for port in page.ports {
@@ -197,8 +255,8 @@ impl Client {
 
     /// Fetches how many archived ports the account has, from the `total` of a
     /// one-port page.
-    pub async fn archived_port_count(&self) -> Result<u64, ApiError> {
-        let page = self.ports_page("archived", "1", 1).await?;
+    pub async fn archived_port_count(&self, deadline: Instant) -> Result<u64, ApiError> {
+        let page = self.ports_page("archived", "1", 1, deadline).await?;
         page.total.ok_or_else(|| ApiError::Body {
             request: "GET /ports (status=archived)".to_owned(),
             detail: "response has no usable total".to_owned(),
@@ -233,6 +291,7 @@ impl Client {
         status: &str,
         count: &str,
         page: u32,
+        deadline: Instant,
     ) -> Result<PortsPage, ApiError> {
         let request = format!("GET /ports (status={status}, page {page})");
         let page = page.to_string();
@@ -243,17 +302,52 @@ impl Client {
             ("order", "id"),
             ("orderDirection", "asc"),
         ];
-        let body = self.get(Endpoint::Ports, &request, &query).await?;
+        let body = self
+            .get(Endpoint::Ports, &request, &query, deadline)
+            .await?;
         model::parse_ports_page(&body).map_err(|error| self.body_error(request, error))
     }
 
     /// Sends one GET request and returns the body of a 2xx response.
+    ///
+    /// A call that fails to connect or gets 502, 503 or 504 is retried once, after a
+    /// short pause, when the pause still ends well before `deadline`. A 429 response
+    /// pauses the endpoint for the time its `Retry-After` header gives.
     async fn get(
         &self,
         endpoint: Endpoint,
         request: &str,
         query: &[(&str, &str)],
+        deadline: Instant,
     ) -> Result<Bytes, ApiError> {
+        self.check_rate_limit_pause(endpoint, request)?;
+        let mut retried = false;
+        loop {
+            let result = self.send_once(endpoint, request, query).await;
+            let retryable = match &result {
+                Err(SendError::Connect(_)) => true,
+                Err(SendError::Api(error)) => matches!(error.status(), Some(502..=504)),
+                Ok(_) => false,
+            };
+            if retryable && !retried && Instant::now() + 2 * RETRY_DELAY < deadline {
+                tracing::debug!(endpoint = endpoint.as_str(), request, "retrying once");
+                retried = true;
+                tokio::time::sleep(RETRY_DELAY).await;
+                continue;
+            }
+            return result.map_err(|error| match error {
+                SendError::Connect(error) | SendError::Api(error) => error,
+            });
+        }
+    }
+
+    /// Sends one GET request without retrying.
+    async fn send_once(
+        &self,
+        endpoint: Endpoint,
+        request: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Bytes, SendError> {
         let mut url = self.config.base_url.clone();
         url.path_segments_mut()
             .expect("the base URL is an http(s) URL, which has path segments")
@@ -271,20 +365,61 @@ impl Client {
             Ok(response) => response,
             Err(error) => {
                 self.count_request(endpoint, "error");
-                return Err(ApiError::Transport {
+                let api_error = ApiError::Transport {
                     request: request.to_owned(),
                     detail: self.describe(&error),
+                };
+                return Err(if error.is_connect() {
+                    SendError::Connect(api_error)
+                } else {
+                    SendError::Api(api_error)
                 });
             }
         };
 
         let status = response.status();
         self.count_request(endpoint, status.as_str());
-        let body = self.read_body(response, request).await?;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.pause(endpoint, retry_after(response.headers()));
+        }
+        let body = self
+            .read_body(response, request)
+            .await
+            .map_err(SendError::Api)?;
         if !status.is_success() {
-            return Err(self.status_error(request, status, &body));
+            return Err(SendError::Api(self.status_error(request, status, &body)));
         }
         Ok(body)
+    }
+
+    /// Fails at once while the endpoint is paused after a 429 response.
+    fn check_rate_limit_pause(&self, endpoint: Endpoint, request: &str) -> Result<(), ApiError> {
+        let paused_until = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match paused_until.get(&endpoint) {
+            Some(until) if *until > Instant::now() => Err(ApiError::RateLimited {
+                request: request.to_owned(),
+                remaining: *until - Instant::now(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn pause(&self, endpoint: Endpoint, backoff: Option<Duration>) {
+        let backoff = backoff
+            .unwrap_or(self.config.rate_limit_pause)
+            .min(MAX_RATE_LIMIT_BACKOFF);
+        tracing::debug!(
+            endpoint = endpoint.as_str(),
+            backoff_seconds = backoff.as_secs_f64(),
+            "rate limited, pausing calls to the endpoint"
+        );
+        self.paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(endpoint, Instant::now() + backoff);
     }
 
     /// Reads a body up to the configured maximum, rejecting a larger one as soon as
@@ -391,6 +526,27 @@ impl ErrorWithoutUrl<'_> {
     }
 }
 
+/// The outcome of a failed send, split by whether a retry may help.
+enum SendError {
+    /// The connection could not be made, so the request never reached the API.
+    Connect(ApiError),
+    /// Anything else.
+    Api(ApiError),
+}
+
+/// Reads a `Retry-After` header: a number of seconds or an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
@@ -399,5 +555,63 @@ fn is_loopback(url: &Url) -> bool {
     match host.parse::<std::net::IpAddr>() {
         Ok(address) => address.is_loopback(),
         Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(retry_after).expect("header value"),
+        );
+        headers
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        assert_eq!(retry_after(&headers("120")), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(&headers(" 0 ")), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_as_http_date() {
+        let future = SystemTime::now() + Duration::from_secs(30);
+        let pause = retry_after(&headers(&httpdate::fmt_http_date(future))).expect("a date");
+        assert!(pause <= Duration::from_secs(30), "{pause:?}");
+        assert!(pause >= Duration::from_secs(28), "{pause:?}");
+    }
+
+    #[test]
+    fn retry_after_in_the_past_is_zero() {
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:37 GMT")),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn unreadable_retry_after_is_none() {
+        assert_eq!(retry_after(&headers("soon")), None);
+        assert_eq!(retry_after(&headers("-5")), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        for url in [
+            "http://127.0.0.1:1/api",
+            "http://[::1]:1/api",
+            "http://localhost/api",
+        ] {
+            assert!(is_loopback(&Url::parse(url).expect("URL")), "{url}");
+        }
+        assert!(!is_loopback(
+            &Url::parse("https://astroproxy.com/api/v1").expect("URL")
+        ));
     }
 }

@@ -26,6 +26,8 @@ pub enum BodyError {
     MissingData,
     #[error("response has no data.ports list")]
     MissingPorts,
+    #[error("response data is not an object")]
+    DataNotObject,
 }
 
 /// The account balance from `GET /balance`.
@@ -175,6 +177,10 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 /// Decodes the body of `GET /balance`.
 pub fn parse_balance(body: &[u8]) -> Result<Balance, BodyError> {
     let data = open_envelope(body)?.data.ok_or(BodyError::MissingData)?;
+    // serde would read a struct from an array too, so `[1, "USD"]` must be rejected here.
+    if !data.get().trim_start().starts_with('{') {
+        return Err(BodyError::DataNotObject);
+    }
     let data: BalanceData = serde_json::from_str(data.get())?;
 
     let amount = match data.balance {

@@ -115,6 +115,16 @@ const SCRAPE_DURATION: Metric = Metric {
     kind: MetricType::Gauge,
 };
 
+const LAST_SUCCESS: Metric = Metric {
+    name: "astro_last_success_timestamp",
+    help: "When the data served was fetched by a scrape in which every Astro API call \
+           succeeded, in seconds since the Unix epoch. Older than this scrape when the data \
+           comes from the cache (--astro.cache-ttl) or when this scrape failed. Absent until \
+           the first success.",
+    unit: Some(Unit::Seconds),
+    kind: MetricType::Gauge,
+};
+
 const API_REQUESTS: Metric = Metric {
     name: "astro_api_requests",
     help: "Astro API requests sent since the exporter started, by endpoint and HTTP status \
@@ -392,7 +402,15 @@ fn encode_scrape(snapshot: &Snapshot, encoder: &mut DescriptorEncoder) -> Result
             .encode_gauge(&Sample::from(snapshot.success(part)))?;
     }
 
-    describe(encoder, &SCRAPE_DURATION)?.encode_gauge(&snapshot.duration.as_secs_f64())
+    describe(encoder, &SCRAPE_DURATION)?.encode_gauge(&snapshot.duration.as_secs_f64())?;
+
+    let last_success = snapshot
+        .last_success
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
+    if let Some(last_success) = last_success {
+        describe(encoder, &LAST_SUCCESS)?.encode_gauge(&last_success.as_secs_f64())?;
+    }
+    Ok(())
 }
 
 fn encode_exporter(
