@@ -16,7 +16,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_astro-exporter");
 
 /// The exporter's environment variables, removed so that the caller's own settings
 /// cannot change a test.
-const EXPORTER_ENV: [&str; 13] = [
+const EXPORTER_ENV: [&str; 14] = [
     "ASTRO_API_TOKEN",
     "ASTRO_API_TOKEN_FILE",
     "ASTRO_API_URL",
@@ -24,6 +24,7 @@ const EXPORTER_ENV: [&str; 13] = [
     "ASTRO_EXPORTER_WEB_TELEMETRY_PATH",
     "ASTRO_EXPORTER_WEB_TIMEOUT_OFFSET",
     "ASTRO_EXPORTER_TIMEOUT",
+    "ASTRO_EXPORTER_CACHE_TTL",
     "ASTRO_EXPORTER_PAGE_SIZE",
     "ASTRO_EXPORTER_MAX_BODY_SIZE",
     "ASTRO_EXPORTER_DEMO",
@@ -195,6 +196,7 @@ fn help_lists_every_flag() {
         "--astro.api-url",
         "--astro.token-file",
         "--astro.timeout",
+        "--astro.cache-ttl",
         "--astro.page-size",
         "--astro.max-body-size",
         "--demo",

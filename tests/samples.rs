@@ -72,6 +72,7 @@ async fn sample_bodies_give_exact_account_lines() {
         .into_iter()
         .filter(|line| {
             !line.starts_with("astro_scrape_duration")
+                && !line.starts_with("astro_last_success_timestamp")
                 && !line.starts_with("astro_api_requests")
                 && !line.starts_with("astro_exporter_build_info")
         })

@@ -14,6 +14,7 @@ use astro_exporter::metrics::ExporterMetrics;
 use astro_exporter::secret::Token;
 use astro_exporter::server::{Exporter, serve};
 use astro_exporter::simulator::{Account, ApiRequest, Reply, Simulator, SimulatorHandle};
+use reqwest::dns::Resolve;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -47,6 +48,12 @@ pub struct Options {
     pub page_size: u32,
     pub timeout: Duration,
     pub max_body_size: u64,
+    pub cache_ttl: Duration,
+    pub rate_limit_pause: Duration,
+    /// The API URL the exporter uses, when it is not the simulator's.
+    pub api_url: Option<String>,
+    /// A host name resolver that replaces the system's.
+    pub resolver: Option<Arc<dyn Resolve>>,
 }
 
 impl Default for Options {
@@ -55,6 +62,10 @@ impl Default for Options {
             page_size: 100,
             timeout: Duration::from_secs(5),
             max_body_size: 32 * 1024 * 1024,
+            cache_ttl: Duration::ZERO,
+            rate_limit_pause: Duration::from_secs(60),
+            api_url: None,
+            resolver: None,
         }
     }
 }
@@ -74,15 +85,24 @@ impl TestEnv {
             .expect("starting the simulator");
 
         let metrics = ExporterMetrics::default();
+        let api_url = options
+            .api_url
+            .clone()
+            .unwrap_or_else(|| simulator.base_url());
         let config = ClientConfig {
-            base_url: parse_api_url(&simulator.base_url()).expect("simulator URL"),
+            base_url: parse_api_url(&api_url).expect("API URL"),
             token: Token::new(TOKEN).expect("test token"),
             page_size: options.page_size,
             max_body_size: options.max_body_size,
+            rate_limit_pause: options.rate_limit_pause,
         };
-        let client = Client::new(config, metrics.api_requests.clone()).expect("HTTP client");
+        let client = match options.resolver.clone() {
+            Some(resolver) => Client::with_resolver(config, metrics.api_requests.clone(), resolver),
+            None => Client::new(config, metrics.api_requests.clone()),
+        }
+        .expect("HTTP client");
         let exporter = Arc::new(Exporter {
-            scraper: Scraper::new(client),
+            scraper: Scraper::new(client, options.cache_ttl),
             metrics,
             telemetry_path: "/metrics".to_owned(),
             timeout: options.timeout,
