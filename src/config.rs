@@ -68,6 +68,15 @@ pub struct Cli {
     )]
     pub token_file: Option<PathBuf>,
 
+    /// PEM file of CA certificates to trust for the Astro API in addition to the
+    /// system's, for networks that inspect TLS.
+    #[arg(
+        long = "astro.ca-file",
+        env = "ASTRO_EXPORTER_CA_FILE",
+        value_name = "PATH"
+    )]
+    pub ca_file: Option<PathBuf>,
+
     /// Maximum time one scrape may spend on API calls, such as 10s. A shorter scrape
     /// timeout sent by Prometheus takes precedence.
     #[arg(
@@ -170,6 +179,8 @@ pub enum ConfigError {
     },
     #[error("token file {0} is empty")]
     EmptyTokenFile(PathBuf),
+    #[error("cannot read CA file {path}: {reason}")]
+    CaFile { path: PathBuf, reason: String },
     #[error("invalid --astro.api-url {url:?}: {reason}")]
     ApiUrl { url: String, reason: String },
     #[error("invalid --web.telemetry-path {0:?}: it must start with / and must not be /-/healthy")]
@@ -192,6 +203,21 @@ pub fn load_token(
     env_token
         .and_then(Token::new)
         .ok_or(ConfigError::MissingToken)
+}
+
+/// Reads the PEM certificates of `--astro.ca-file`.
+pub fn load_ca_file(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+    let invalid = |reason: String| ConfigError::CaFile {
+        path: path.clone(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|error| invalid(error.to_string()))?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| invalid(error.to_string()))?;
+    if certificates.is_empty() {
+        return Err(invalid("it contains no PEM certificate".to_owned()));
+    }
+    Ok(certificates)
 }
 
 /// Checks an API base URL and removes a trailing slash.

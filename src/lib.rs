@@ -82,6 +82,10 @@ pub async fn run(
         (api_url, token, None)
     };
 
+    let extra_root_certificates = match &cli.ca_file {
+        Some(path) => config::load_ca_file(path)?,
+        None => Vec::new(),
+    };
     let metrics = ExporterMetrics::default();
     let client_config = ClientConfig {
         base_url: api_url,
@@ -89,6 +93,7 @@ pub async fn run(
         page_size: cli.page_size,
         max_body_size: cli.max_body_size,
         rate_limit_pause: api::DEFAULT_RATE_LIMIT_PAUSE,
+        extra_root_certificates,
     };
     let client =
         Client::new(client_config, metrics.api_requests.clone()).map_err(RunError::HttpClient)?;

@@ -16,13 +16,14 @@ const BINARY: &str = env!("CARGO_BIN_EXE_astro-exporter");
 
 /// The exporter's environment variables, removed so that the caller's own settings
 /// cannot change a test.
-const EXPORTER_ENV: [&str; 14] = [
+const EXPORTER_ENV: [&str; 15] = [
     "ASTRO_API_TOKEN",
     "ASTRO_API_TOKEN_FILE",
     "ASTRO_API_URL",
     "ASTRO_EXPORTER_WEB_LISTEN_ADDRESS",
     "ASTRO_EXPORTER_WEB_TELEMETRY_PATH",
     "ASTRO_EXPORTER_WEB_TIMEOUT_OFFSET",
+    "ASTRO_EXPORTER_CA_FILE",
     "ASTRO_EXPORTER_TIMEOUT",
     "ASTRO_EXPORTER_CACHE_TTL",
     "ASTRO_EXPORTER_PAGE_SIZE",
@@ -171,6 +172,7 @@ fn invalid_flag_values_exit_2() {
         vec!["--demo", "--astro.page-size", "0"],
         vec!["--demo", "--web.telemetry-path", "metrics"],
         vec!["--astro.api-url", "ftp://example.invalid/api"],
+        vec!["--astro.ca-file", "/nonexistent/ca.pem"],
     ] {
         let output = exporter_command()
             .env("ASTRO_API_TOKEN", TOKEN)
@@ -195,6 +197,7 @@ fn help_lists_every_flag() {
         "--web.timeout-offset",
         "--astro.api-url",
         "--astro.token-file",
+        "--astro.ca-file",
         "--astro.timeout",
         "--astro.cache-ttl",
         "--astro.page-size",

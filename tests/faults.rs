@@ -570,34 +570,106 @@ async fn unresolvable_host_recovers_when_it_resolves() {
     assert!(!logs.text().contains(TOKEN));
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn failed_tls_handshake_fails_the_scrape() {
-    let (logs, _guard) = CapturedLogs::start();
-    // A server that answers a TLS client hello with plain text and hangs up.
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
-    let port = listener.local_addr().expect("local address").port();
+/// A CA and a server certificate for 127.0.0.1 that it signed.
+struct TestCertificates {
+    ca: reqwest::Certificate,
+    server: Arc<tokio_rustls::rustls::ServerConfig>,
+}
+
+fn test_certificates() -> TestCertificates {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().expect("CA key");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
+
+    let server_key = rcgen::KeyPair::generate().expect("server key");
+    let server_certificate = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("server parameters")
+        .signed_by(&server_key, &ca)
+        .expect("server certificate");
+    let private_key =
+        tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+    let server = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![server_certificate.der().clone()], private_key)
+        .expect("server TLS configuration");
+
+    TestCertificates {
+        ca: reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA in PEM"),
+        server: Arc::new(server),
+    }
+}
+
+/// Accepts connections on `listener`. Until `tls_ready` is set it answers a TLS
+/// client hello with plain text and hangs up; from then on it terminates TLS and
+/// forwards the connection to `upstream`.
+fn start_tls_front(
+    listener: TcpListener,
+    server: Arc<tokio_rustls::rustls::ServerConfig>,
+    tls_ready: Arc<AtomicBool>,
+    upstream: SocketAddr,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(server);
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
-            use tokio::io::AsyncWriteExt;
-            let _ = stream
-                .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS")
-                .await;
+            if !tls_ready.load(Ordering::SeqCst) {
+                use tokio::io::AsyncWriteExt;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\nnot TLS")
+                    .await;
+                continue;
+            }
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let Ok(mut backend) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut backend).await;
+            });
         }
     });
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn failed_tls_handshake_recovers_when_tls_works() {
+    let (logs, _guard) = CapturedLogs::start();
+    let certificates = test_certificates();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
+    let port = listener.local_addr().expect("local address").port();
     let options = Options {
         api_url: Some(format!("https://127.0.0.1:{port}/api/v1")),
+        extra_root_certificates: vec![certificates.ca.clone()],
         ..Options::default()
     };
     let env = TestEnv::start_with(empty_account(), options).await;
+    let tls_ready = Arc::new(AtomicBool::new(false));
+    start_tls_front(
+        listener,
+        certificates.server,
+        Arc::clone(&tls_ready),
+        env.simulator.local_addr(),
+    );
 
     let body = scrape_in_time(&env).await;
     assert_eq!(value(&body, "astro_up"), Some(0.0));
     assert_eq!(success(&body, "balance"), Some(0.0));
+    assert_eq!(success(&body, "ports"), Some(0.0));
     let problems = logs.problems();
     assert_eq!(problems.len(), 3, "one line per call: {problems:#?}");
     assert!(
         problems.iter().all(|line| line.contains("request failed")),
         "{problems:#?}"
+    );
+
+    tls_ready.store(true, Ordering::SeqCst);
+    let recovered = scrape_in_time(&env).await;
+    assert_eq!(
+        value(&recovered, "astro_up"),
+        Some(1.0),
+        "TLS through the test CA works"
     );
     assert!(!logs.text().contains(TOKEN));
 }

@@ -68,6 +68,8 @@ pub struct ClientConfig {
     pub max_body_size: u64,
     /// Pause after a 429 response without a usable `Retry-After` header.
     pub rate_limit_pause: Duration,
+    /// CA certificates trusted for the API besides the system's.
+    pub extra_root_certificates: Vec<reqwest::Certificate>,
 }
 
 /// An API endpoint, as named in logs and in the `endpoint` label.
@@ -185,6 +187,9 @@ impl Client {
             .pool_idle_timeout(Duration::from_secs(90));
         if is_loopback(&config.base_url) {
             builder = builder.no_proxy();
+        }
+        if !config.extra_root_certificates.is_empty() {
+            builder = builder.tls_certs_merge(config.extra_root_certificates.iter().cloned());
         }
         if let Some(resolver) = resolver {
             builder = builder.dns_resolver(resolver).no_proxy();

@@ -54,6 +54,8 @@ pub struct Options {
     pub api_url: Option<String>,
     /// A host name resolver that replaces the system's.
     pub resolver: Option<Arc<dyn Resolve>>,
+    /// CA certificates the exporter trusts for the API.
+    pub extra_root_certificates: Vec<reqwest::Certificate>,
 }
 
 impl Default for Options {
@@ -66,6 +68,7 @@ impl Default for Options {
             rate_limit_pause: Duration::from_secs(60),
             api_url: None,
             resolver: None,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
@@ -95,6 +98,7 @@ impl TestEnv {
             page_size: options.page_size,
             max_body_size: options.max_body_size,
             rate_limit_pause: options.rate_limit_pause,
+            extra_root_certificates: options.extra_root_certificates.clone(),
         };
         let client = match options.resolver.clone() {
             Some(resolver) => Client::with_resolver(config, metrics.api_requests.clone(), resolver),
