@@ -39,6 +39,15 @@ pub struct Cli {
     )]
     pub telemetry_path: String,
 
+    /// Web configuration file in the Prometheus exporter-toolkit format: TLS, basic
+    /// authentication and response headers. Reloaded when it changes and on SIGHUP.
+    #[arg(
+        long = "web.config.file",
+        env = "ASTRO_EXPORTER_WEB_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    pub web_config_file: Option<PathBuf>,
+
     /// Time subtracted from the scraper's X-Prometheus-Scrape-Timeout-Seconds header to
     /// leave room for sending the response, such as 500ms or 1s.
     #[arg(

@@ -12,7 +12,9 @@ pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod server;
+
 pub mod simulator;
+pub mod web;
 
 use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
@@ -28,6 +30,7 @@ use crate::metrics::ExporterMetrics;
 use crate::secret::Token;
 use crate::server::Exporter;
 use crate::simulator::{Account, Simulator};
+use crate::web::{WebConfigError, WebConfigHandle};
 
 /// An error that stops the exporter from starting.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,9 @@ pub enum RunError {
     /// Invalid flags or environment; the process exits with code 2.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// An invalid web configuration file; the process exits with code 2.
+    #[error(transparent)]
+    WebConfig(#[from] WebConfigError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: String,
@@ -51,7 +57,7 @@ impl RunError {
     /// use, and 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Config(_) => 2,
+            RunError::Config(_) | RunError::WebConfig(_) => 2,
             _ => 1,
         }
     }
@@ -97,6 +103,7 @@ pub async fn run(
     };
     let client =
         Client::new(client_config, metrics.api_requests.clone()).map_err(RunError::HttpClient)?;
+    let web = Arc::new(WebConfigHandle::load(cli.web_config_file.clone())?);
     let listener = bind(&cli.listen_address).await?;
     let address = listener.local_addr().map_err(|source| RunError::Listen {
         address: cli.listen_address.clone(),
@@ -109,6 +116,8 @@ pub async fn run(
         telemetry_path = %cli.telemetry_path,
         api_url = %client.base_url(),
         demo = cli.demo,
+        tls = web.current().tls.is_some(),
+        basic_auth = web.current().auth.is_enabled(),
         cache_ttl_seconds = cli.cache_ttl.as_secs_f64(),
         "astro-exporter started"
     );
@@ -118,8 +127,11 @@ pub async fn run(
         telemetry_path: cli.telemetry_path,
         timeout: cli.timeout,
         timeout_offset: cli.timeout_offset,
+        web: Arc::clone(&web),
     });
+    let watcher = tokio::spawn(Arc::clone(&web).watch(web::RELOAD_CHECK_INTERVAL));
     server::serve(exporter, listener, shutdown).await;
+    watcher.abort();
 
     if let Some(simulator) = simulator {
         simulator.shutdown().await;

@@ -14,6 +14,7 @@ use astro_exporter::metrics::ExporterMetrics;
 use astro_exporter::secret::Token;
 use astro_exporter::server::{Exporter, serve};
 use astro_exporter::simulator::{Account, ApiRequest, Reply, Simulator, SimulatorHandle};
+use astro_exporter::web::WebConfigHandle;
 use reqwest::dns::Resolve;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -56,6 +57,8 @@ pub struct Options {
     pub resolver: Option<Arc<dyn Resolve>>,
     /// CA certificates the exporter trusts for the API.
     pub extra_root_certificates: Vec<reqwest::Certificate>,
+    /// The exporter's web configuration file, checked for changes every 50 ms.
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             api_url: None,
             resolver: None,
             extra_root_certificates: Vec::new(),
+            web_config_file: None,
         }
     }
 }
@@ -87,6 +91,9 @@ impl TestEnv {
             .await
             .expect("starting the simulator");
 
+        let web = Arc::new(
+            WebConfigHandle::load(options.web_config_file.clone()).expect("web config file"),
+        );
         let metrics = ExporterMetrics::default();
         let api_url = options
             .api_url
@@ -111,6 +118,7 @@ impl TestEnv {
             telemetry_path: "/metrics".to_owned(),
             timeout: options.timeout,
             timeout_offset: Duration::from_millis(500),
+            web: Arc::clone(&web),
         });
 
         let listener = TcpListener::bind("127.0.0.1:0")
