@@ -14,9 +14,9 @@ use tokio::time::Instant;
 
 use crate::api::{ApiError, Balance, Client, Endpoint, PortList};
 
-/// Extra time a scrape waits past its deadline for the fetch to publish its result.
-/// The fetch gives up on its API calls at the deadline, and then needs a moment to
-/// build the snapshot; without the margin a scrape would race its own fetch.
+/// Time a fetch leaves between giving up on its API calls and the deadline of the
+/// scrape that started it, to build and publish the snapshot. Without it the scrape
+/// would race its own fetch.
 const PUBLISH_MARGIN: Duration = Duration::from_millis(100);
 
 /// A part of the scrape that succeeds or fails on its own, as reported by
@@ -134,21 +134,25 @@ impl Scraper {
                 None => {
                     let (sender, receiver) = watch::channel(None);
                     state.in_flight = Some(receiver.clone());
-                    tokio::spawn(self.clone().fetch_and_publish(deadline, sender));
+                    // The fetch stops a moment before the deadline, so that its result
+                    // reaches this scrape in time.
+                    let fetch_deadline = deadline
+                        .checked_sub(PUBLISH_MARGIN)
+                        .unwrap_or(deadline)
+                        .max(Instant::now());
+                    tokio::spawn(self.clone().fetch_and_publish(fetch_deadline, sender));
                     receiver
                 }
             }
         };
 
-        let waited =
-            tokio::time::timeout_at(deadline + PUBLISH_MARGIN, result.wait_for(Option::is_some));
-        let published = waited.await;
+        let published = tokio::time::timeout_at(deadline, result.wait_for(Option::is_some)).await;
         if let Ok(Ok(snapshot)) = published
             && let Some(snapshot) = snapshot.as_ref()
         {
             return Arc::clone(snapshot);
         }
-        tracing::warn!("scrape deadline passed while waiting for another scrape's API calls");
+        tracing::warn!("the scrape deadline passed before the Astro API calls finished");
         let state = self
             .inner
             .state
@@ -168,6 +172,9 @@ impl Scraper {
         deadline: Instant,
         sender: watch::Sender<Option<Arc<Snapshot>>>,
     ) {
+        // Clears the in-flight fetch even if this task is aborted or panics, so that
+        // later scrapes start a new fetch instead of waiting for this one.
+        let _clear = ClearInFlight(&self.inner);
         let mut snapshot = self.fetch(deadline).await;
         let snapshot = {
             let mut state = self
@@ -260,6 +267,11 @@ impl Scraper {
                 }
                 None
             }
+            Ok(Err(error @ ApiError::RateLimited { .. })) => {
+                // The 429 that started the pause was logged when it arrived.
+                tracing::debug!(endpoint = endpoint.as_str(), %error, "Astro API call skipped");
+                None
+            }
             Ok(Err(error)) => {
                 tracing::warn!(
                     endpoint = endpoint.as_str(),
@@ -272,11 +284,24 @@ impl Scraper {
             Err(_) => {
                 tracing::warn!(
                     endpoint = endpoint.as_str(),
-                    "Astro API call timed out before the scrape deadline"
+                    "Astro API call did not finish by the scrape deadline"
                 );
                 None
             }
         }
+    }
+}
+
+/// Clears [`State::in_flight`] when dropped.
+struct ClearInFlight<'a>(&'a Inner);
+
+impl Drop for ClearInFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .in_flight = None;
     }
 }
 

@@ -93,7 +93,7 @@ pub struct Cli {
         env = "ASTRO_EXPORTER_TIMEOUT",
         default_value = "10s",
         value_name = "DURATION",
-        value_parser = parse_duration
+        value_parser = parse_timeout
     )]
     pub timeout: Duration,
 
@@ -109,13 +109,13 @@ pub struct Cli {
     )]
     pub cache_ttl: Duration,
 
-    /// Ports requested per page of GET /ports.
+    /// Ports requested per page of GET /ports, from 1 to 1000.
     #[arg(
         long = "astro.page-size",
         env = "ASTRO_EXPORTER_PAGE_SIZE",
         default_value_t = 100,
         value_name = "COUNT",
-        value_parser = clap::value_parser!(u32).range(1..=10_000)
+        value_parser = clap::value_parser!(u32).range(1..=1000)
     )]
     pub page_size: u32,
 
@@ -132,7 +132,12 @@ pub struct Cli {
 
     /// Serve a built-in simulated Astro account instead of the real API. Needs no token
     /// and no network.
-    #[arg(long = "demo", env = "ASTRO_EXPORTER_DEMO")]
+    #[arg(
+        long = "demo",
+        env = "ASTRO_EXPORTER_DEMO",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::SetTrue
+    )]
     pub demo: bool,
 
     /// Lowest level of log messages written to standard error.
@@ -192,7 +197,13 @@ pub enum ConfigError {
     CaFile { path: PathBuf, reason: String },
     #[error("invalid --astro.api-url {url:?}: {reason}")]
     ApiUrl { url: String, reason: String },
-    #[error("invalid --web.telemetry-path {0:?}: it must start with / and must not be /-/healthy")]
+    #[error(
+        "invalid --web.listen-address {0:?}: expected HOST:PORT or :PORT with a port from 0 to 65535"
+    )]
+    ListenAddress(String),
+    #[error(
+        "invalid --web.telemetry-path {0:?}: it must start with / and must not be / or /-/healthy"
+    )]
     TelemetryPath(String),
 }
 
@@ -250,6 +261,19 @@ pub fn parse_api_url(text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// Checks that a listen address has the form `HOST:PORT` or `:PORT`. Whether the
+/// host exists is found out when the address is bound.
+pub fn check_listen_address(address: &str) -> Result<(), ConfigError> {
+    let invalid = || ConfigError::ListenAddress(address.to_owned());
+    let (host, port) = address.rsplit_once(':').ok_or_else(invalid)?;
+    port.parse::<u16>().map_err(|_| invalid())?;
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    if host.contains(':') && !bracketed {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
 /// Checks the telemetry path.
 pub fn check_telemetry_path(path: &str) -> Result<(), ConfigError> {
     if !path.starts_with('/') || path == "/" || path == crate::server::HEALTH_PATH {
@@ -261,6 +285,33 @@ pub fn check_telemetry_path(path: &str) -> Result<(), ConfigError> {
 /// Parses a duration in the Prometheus style (`500ms`, `10s`, `1m30s`, `2h`) or as a
 /// plain number of seconds (`0.5`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_any_duration(text)?;
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "invalid duration {:?}: the maximum is 24h",
+            text.trim()
+        ));
+    }
+    Ok(duration)
+}
+
+/// Parses a duration like [`parse_duration`] that must not be zero.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout.is_zero() {
+        return Err(format!(
+            "invalid timeout {:?}: it must be longer than zero",
+            text.trim()
+        ));
+    }
+    Ok(timeout)
+}
+
+/// Longest duration a flag accepts. No timeout or cache time of this exporter
+/// makes sense beyond a day, and the bound keeps deadlines far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<f64>() {
         return Duration::try_from_secs_f64(seconds).map_err(|_| {
@@ -285,7 +336,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(invalid());
         }
-        let amount: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        let amount: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}: the maximum is 24h"))?;
         rest = &rest[digits..];
         let unit_length = rest
             .find(|c: char| c.is_ascii_digit())
@@ -298,11 +351,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "d" => Duration::from_secs(86_400),
             _ => return Err(invalid()),
         };
-        let amount = u32::try_from(amount).map_err(|_| invalid())?;
+        let too_long = || format!("invalid duration {text:?}: the maximum is 24h");
+        let amount = u32::try_from(amount).map_err(|_| too_long())?;
         total = unit
             .checked_mul(amount)
             .and_then(|part| total.checked_add(part))
-            .ok_or_else(invalid)?;
+            .ok_or_else(too_long)?;
         rest = &rest[unit_length..];
     }
     Ok(total)
@@ -319,6 +373,20 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
         assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn zero_timeout_is_rejected() {
+        assert!(parse_timeout("0s").is_err());
+        assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn durations_beyond_a_day_are_rejected() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_duration("1e19").is_err());
+        assert!(parse_duration("25h").is_err());
+        assert!(parse_duration("99999999999d").is_err());
     }
 
     #[test]
@@ -370,6 +438,16 @@ mod tests {
             load_token(Some(&path), None),
             Err(ConfigError::EmptyTokenFile(_))
         ));
+    }
+
+    #[test]
+    fn listen_addresses_are_checked() {
+        for valid in [":9866", "127.0.0.1:9866", "localhost:0", "[::1]:9866"] {
+            assert!(check_listen_address(valid).is_ok(), "{valid}");
+        }
+        for invalid in ["nonsense", ":abc", ":70000", "::1:9866", "host:"] {
+            assert!(check_listen_address(invalid).is_err(), "{invalid}");
+        }
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub enum RunError {
     },
     #[error("cannot start the simulated Astro API: {0}")]
     Simulator(std::io::Error),
-    #[error("cannot create the HTTP client: {0}")]
+    /// The HTTP client rejected its settings, such as a CA certificate; the process
+    /// exits with code 2.
+    #[error("cannot create the HTTP client: {}", error_chain(.0))]
     HttpClient(reqwest::Error),
 }
 
@@ -57,7 +59,7 @@ impl RunError {
     /// use, and 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Config(_) | RunError::WebConfig(_) => 2,
+            RunError::Config(_) | RunError::WebConfig(_) | RunError::HttpClient(_) => 2,
             _ => 1,
         }
     }
@@ -74,6 +76,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     config::check_telemetry_path(&cli.telemetry_path)?;
+    config::check_listen_address(&cli.listen_address)?;
     let (api_url, token, simulator) = if cli.demo {
         let token = demo_token();
         let now = time::OffsetDateTime::now_utc();
@@ -140,8 +143,21 @@ pub async fn run(
     Ok(())
 }
 
-/// Binds the listen address. `:PORT` means every interface: IPv6 and IPv4 where the
-/// system allows a dual-stack socket, IPv4 alone otherwise.
+/// Formats an error with its chain of causes.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Binds the listen address. `:PORT` binds the IPv6 wildcard address, which accepts
+/// IPv4 too unless the system sets `net.ipv6.bindv6only`, or the IPv4 wildcard
+/// address on a system without IPv6.
 async fn bind(address: &str) -> Result<TcpListener, RunError> {
     let listen_error = |source| RunError::Listen {
         address: address.to_owned(),
@@ -173,6 +189,7 @@ fn demo_token() -> Token {
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C on other systems), logging which arrived.
+/// A second signal during the graceful shutdown ends the process at once.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {
@@ -184,6 +201,14 @@ pub async fn shutdown_signal() {
             _ = terminate.recv() => "SIGTERM",
         };
         tracing::info!(signal = name, "shutting down");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::warn!("second signal received; exiting without waiting for open connections");
+            std::process::exit(1);
+        });
     }
     #[cfg(not(unix))]
     {

@@ -28,16 +28,40 @@ impl Token {
         &self.0
     }
 
-    /// Replaces every occurrence of the token in `text` with `[REDACTED]`.
+    /// Replaces every occurrence of the token in `text` with `[REDACTED]`, as written
+    /// and as encoded in a query string.
     ///
     /// Upstream error messages are passed through this before they are logged or
     /// exported, because a server may echo the request's query string back.
     pub fn redact(&self, text: &str) -> String {
-        text.replace(self.0.as_str(), REDACTED)
+        let mut redacted = text.replace(self.0.as_str(), REDACTED);
+        for encoded in [form_encode(&self.0, true), form_encode(&self.0, false)] {
+            if encoded != self.0 {
+                redacted = redacted.replace(&encoded, REDACTED);
+                redacted = redacted.replace(&encoded.to_lowercase(), REDACTED);
+            }
+        }
+        redacted
     }
 }
 
 const REDACTED: &str = "[REDACTED]";
+
+/// Percent-encodes `value` as `application/x-www-form-urlencoded` does, with `+`
+/// for a space when `plus_for_space` is set and `%20` otherwise.
+fn form_encode(value: &str, plus_for_space: bool) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                encoded.push(byte as char)
+            }
+            b' ' if plus_for_space => encoded.push('+'),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +98,16 @@ mod tests {
         assert!(Token::new("").is_none());
         assert!(Token::new("\n").is_none());
         assert!(Token::new("   \n").is_none());
+    }
+
+    #[test]
+    fn redact_replaces_encoded_forms() {
+        let token = Token::new("ab+cd/ef=gh").expect("non-empty token");
+        assert_eq!(token.redact("token=ab%2Bcd%2Fef%3Dgh"), "token=[REDACTED]");
+        assert_eq!(token.redact("token=ab%2bcd%2fef%3dgh"), "token=[REDACTED]");
+        assert_eq!(token.redact("token=ab+cd/ef=gh"), "token=[REDACTED]");
+        let spaced = Token::new("a b").expect("non-empty token");
+        assert_eq!(spaced.redact("x=a+b y=a%20b"), "x=[REDACTED] y=[REDACTED]");
     }
 
     #[test]

@@ -173,6 +173,12 @@ fn invalid_flag_values_exit_2() {
         vec!["--demo", "--web.telemetry-path", "metrics"],
         vec!["--astro.api-url", "ftp://example.invalid/api"],
         vec!["--astro.ca-file", "/nonexistent/ca.pem"],
+        vec!["--demo", "--astro.timeout", "1e19"],
+        vec!["--demo", "--astro.timeout", "0"],
+        vec!["--demo", "--astro.cache-ttl", "99999999999d"],
+        vec!["--demo", "--web.listen-address", "nonsense"],
+        vec!["--demo", "--web.listen-address", ":70000"],
+        vec!["--demo", "--web.telemetry-path", "/"],
     ] {
         let output = exporter_command()
             .env("ASTRO_API_TOKEN", TOKEN)

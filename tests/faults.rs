@@ -308,13 +308,13 @@ async fn slow_answers_fail_at_the_deadline() {
             "no answer",
             "/balance",
             Reply::json(200, balance_json()).with_delay(Duration::from_secs(30)),
-            "timed out",
+            "did not finish by the scrape deadline",
         ),
         Fault::new(
             "dripping body",
             "/balance",
             Reply::json(200, balance_json()).dripped(1, Duration::from_millis(100)),
-            "timed out",
+            "did not finish by the scrape deadline",
         ),
     ];
     for fault in faults {
@@ -411,11 +411,15 @@ async fn check_rate_limit(reply: Reply, options: Options, pause: Duration) {
     assert_eq!(success(&second, "balance"), Some(0.0));
     assert_eq!(success(&second, "ports"), Some(1.0));
     let problems = logs.problems();
+    assert_eq!(
+        problems.len(),
+        1,
+        "only the 429 itself is a warning: {problems:#?}"
+    );
+    let text = logs.text();
     assert!(
-        problems
-            .last()
-            .is_some_and(|line| line.contains("rate limit")),
-        "{problems:#?}"
+        text.contains("rate limit pause"),
+        "the skipped call is logged:\n{text}"
     );
 
     tokio::time::sleep(pause).await;
@@ -759,15 +763,61 @@ async fn number_beyond_f64_drops_its_port_entry() {
     assert!(body.contains(r#"astro_port_traffic_left_bytes{port="2",country="B",operator=""} 5"#));
     assert_eq!(
         success(&body, "ports"),
-        Some(0.0),
-        "the list is short of its total"
+        Some(1.0),
+        "the unreadable entry counts toward the total"
+    );
+    assert_eq!(
+        env.simulator.request_count("/ports"),
+        2,
+        "one active page and one archived page"
     );
     let text = logs.text();
     assert!(
         text.contains("out of range"),
         "the debug line names the cause:\n{text}"
     );
+    assert_eq!(logs.problems(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn request_cut_off_at_the_deadline_is_counted() {
+    let (_logs, _guard) = CapturedLogs::start();
+    let env = TestEnv::start_scripted(Options::default(), |request: &ApiRequest| {
+        (request.path == "/balance")
+            .then(|| Reply::json(200, balance_json()).with_delay(Duration::from_secs(30)))
+    })
+    .await;
+    scrape_in_time(&env).await;
+    let body = scrape_in_time(&env).await;
+
+    assert_eq!(
+        value(
+            &body,
+            r#"astro_api_requests_total{endpoint="balance",code="timeout"}"#
+        ),
+        Some(2.0),
+        "the request of each scrape was cut off"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn oversized_error_body_keeps_its_status() {
+    let (logs, _guard) = CapturedLogs::start();
+    let padding = "x".repeat(8 * 1024);
+    let body = format!(r#"{{"status":"error","message":"down","padding":"{padding}"}}"#);
+    let options = Options {
+        max_body_size: 1024,
+        ..Options::default()
+    };
+    let env = TestEnv::start_scripted(options, move |request: &ApiRequest| {
+        (request.path == "/balance").then(|| Reply::json(503, body.clone()))
+    })
+    .await;
+    let scraped = scrape_in_time(&env).await;
+
+    assert_eq!(env.simulator.request_count("/balance"), 2, "503 is retried");
+    assert_eq!(success(&scraped, "balance"), Some(0.0));
     let problems = logs.problems();
     assert_eq!(problems.len(), 1, "{problems:#?}");
-    assert!(problems[0].contains("incomplete"), "{}", problems[0]);
+    assert!(problems[0].contains("HTTP 503"), "{}", problems[0]);
 }

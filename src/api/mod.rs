@@ -49,7 +49,8 @@ const MAX_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
 pub struct RequestLabels {
     /// "balance" or "ports".
     pub endpoint: String,
-    /// The HTTP status code, or "error" when no response arrived.
+    /// The HTTP status code, "error" when the request failed without a response, or
+    /// "timeout" when the caller gave up waiting for one.
     pub code: String,
 }
 
@@ -223,21 +224,26 @@ impl Client {
         let mut total = None;
         let page_size = self.config.page_size.to_string();
 
+        // Entries without a usable id count toward the total, because the API counts
+        // them, but they cannot be told apart from each other across pages.
+        let mut unreadable = 0_u64;
         for page_number in 1..=MAX_PAGES {
             let page = self
                 .ports_page("active", &page_size, page_number, deadline)
                 .await?;
             total = page.total.or(total);
+            let readable = page.ports.len();
+            unreadable += (page.entries - readable) as u64;
             let received_before = ports.len();
             for port in page.ports {
                 if seen.insert(port.id.clone()) {
                     ports.push(port);
                 }
             }
-            let new_ports = ports.len() - received_before;
+            let repeated = readable > 0 && ports.len() == received_before;
 
             if let Some(total) = total
-                && ports.len() as u64 >= total
+                && ports.len() as u64 + unreadable >= total
             {
                 return Ok(PortList {
                     ports,
@@ -251,7 +257,7 @@ impl Client {
                 let complete = total.is_none();
                 return Ok(self.partial_list(ports, total, complete, page_number));
             }
-            if new_ports == 0 {
+            if repeated {
                 return Ok(self.partial_list(ports, total, false, page_number));
             }
         }
@@ -359,6 +365,13 @@ impl Client {
             .pop_if_empty()
             .push(endpoint.as_str());
 
+        // Counts the request as "timeout" if the caller gives up before a response
+        // arrives, which drops this future at an await below.
+        let mut unanswered = UnansweredRequest {
+            client: self,
+            endpoint,
+            armed: true,
+        };
         let result = self
             .http
             .get(url)
@@ -366,6 +379,7 @@ impl Client {
             .query(query)
             .send()
             .await;
+        unanswered.armed = false;
         let response = match result {
             Ok(response) => response,
             Err(error) => {
@@ -387,13 +401,23 @@ impl Client {
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.pause(endpoint, retry_after(response.headers()));
         }
-        let body = self
-            .read_body(response, request)
-            .await
-            .map_err(SendError::Api)?;
         if !status.is_success() {
+            // The body of an error only supplies its message, so a body too large to
+            // read costs the message but keeps the status, and the retry with it.
+            let body = self
+                .read_body(
+                    response,
+                    request,
+                    MAX_ERROR_BODY_BYTES.min(self.config.max_body_size),
+                )
+                .await
+                .unwrap_or_default();
             return Err(SendError::Api(self.status_error(request, status, &body)));
         }
+        let body = self
+            .read_body(response, request, self.config.max_body_size)
+            .await
+            .map_err(SendError::Api)?;
         Ok(body)
     }
 
@@ -427,14 +451,14 @@ impl Client {
             .insert(endpoint, Instant::now() + backoff);
     }
 
-    /// Reads a body up to the configured maximum, rejecting a larger one as soon as
-    /// its declared length or the bytes received exceed the limit.
+    /// Reads a body of at most `limit` bytes, rejecting a larger one as soon as its
+    /// declared length or the bytes received exceed the limit.
     async fn read_body(
         &self,
         mut response: reqwest::Response,
         request: &str,
+        limit: u64,
     ) -> Result<Bytes, ApiError> {
-        let limit = self.config.max_body_size;
         let too_large = || ApiError::BodyTooLarge {
             request: request.to_owned(),
             limit,
@@ -467,17 +491,31 @@ impl Client {
     }
 
     fn status_error(&self, request: &str, status: StatusCode, body: &[u8]) -> ApiError {
+        let message = if status.is_redirection() {
+            Some("redirect not followed, because the token would travel with it".to_owned())
+        } else {
+            model::error_message(body).map(|message| self.clean_message(&message))
+        };
         ApiError::Status {
             request: request.to_owned(),
             status: status.as_u16(),
-            message: model::error_message(body).map(|message| self.config.token.redact(&message)),
+            message,
         }
     }
 
     fn body_error(&self, request: String, error: BodyError) -> ApiError {
         ApiError::Body {
             request,
-            detail: self.config.token.redact(&error.to_string()),
+            detail: self.clean_message(&error.to_string()),
+        }
+    }
+
+    /// Redacts the token from an upstream text and cuts it to a log-friendly length.
+    fn clean_message(&self, text: &str) -> String {
+        let redacted = self.config.token.redact(text);
+        match redacted.char_indices().nth(MAX_MESSAGE_CHARS) {
+            Some((cut, _)) => format!("{}...", &redacted[..cut]),
+            None => redacted,
         }
     }
 
@@ -528,6 +566,27 @@ impl std::fmt::Display for ErrorWithoutUrl<'_> {
 impl ErrorWithoutUrl<'_> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0.source()
+    }
+}
+
+/// Largest error body read for its message, in bytes.
+const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
+
+/// Longest upstream error message kept, in characters; the rest is cut.
+const MAX_MESSAGE_CHARS: usize = 300;
+
+/// A request sent but not yet answered; see [`Client::send_once`].
+struct UnansweredRequest<'a> {
+    client: &'a Client,
+    endpoint: Endpoint,
+    armed: bool,
+}
+
+impl Drop for UnansweredRequest<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.client.count_request(self.endpoint, "timeout");
+        }
     }
 }
 

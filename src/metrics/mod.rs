@@ -110,7 +110,8 @@ const COLLECTOR_SUCCESS: Metric = Metric {
 
 const SCRAPE_DURATION: Metric = Metric {
     name: "astro_scrape_duration",
-    help: "Time the Astro API calls of this scrape took.",
+    help: "Time the Astro API calls of the data served took: those of this scrape, or of the \
+           fetch it shared or took from the cache.",
     unit: Some(Unit::Seconds),
     kind: MetricType::Gauge,
 };
@@ -128,7 +129,8 @@ const LAST_SUCCESS: Metric = Metric {
 const API_REQUESTS: Metric = Metric {
     name: "astro_api_requests",
     help: "Astro API requests sent since the exporter started, by endpoint and HTTP status \
-           code. The code is error when no response arrived.",
+           code. The code is error when the request failed without a response, and timeout \
+           when the scrape deadline cut it off.",
     unit: None,
     kind: MetricType::Counter,
 };
@@ -204,8 +206,8 @@ fn parse_media_range(range: &str) -> (f32, Option<Format>) {
     (quality, format)
 }
 
-/// A gauge sample. Whole numbers are written without a fraction (`5000000000`, not
-/// `5000000000.0`), as Go exporters write them.
+/// A gauge sample. Whole numbers are written as integers (`5000000000`) rather than
+/// in prometheus-client's float form (`5000000000.0`), which is easier to read.
 #[derive(Debug, Clone, Copy)]
 struct Sample(f64);
 
