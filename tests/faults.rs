@@ -574,36 +574,6 @@ async fn unresolvable_host_recovers_when_it_resolves() {
     assert!(!logs.text().contains(TOKEN));
 }
 
-/// A CA and a server certificate for 127.0.0.1 that it signed.
-struct TestCertificates {
-    ca: reqwest::Certificate,
-    server: Arc<tokio_rustls::rustls::ServerConfig>,
-}
-
-fn test_certificates() -> TestCertificates {
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    let ca_key = rcgen::KeyPair::generate().expect("CA key");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).expect("CA certificate");
-
-    let server_key = rcgen::KeyPair::generate().expect("server key");
-    let server_certificate = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .expect("server parameters")
-        .signed_by(&server_key, &ca)
-        .expect("server certificate");
-    let private_key =
-        tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
-    let server = tokio_rustls::rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![server_certificate.der().clone()], private_key)
-        .expect("server TLS configuration");
-
-    TestCertificates {
-        ca: reqwest::Certificate::from_pem(ca.pem().as_bytes()).expect("CA in PEM"),
-        server: Arc::new(server),
-    }
-}
-
 /// Accepts connections on `listener`. Until `tls_ready` is set it answers a TLS
 /// client hello with plain text and hangs up; from then on it terminates TLS and
 /// forwards the connection to `upstream`.
@@ -640,19 +610,19 @@ fn start_tls_front(
 #[tokio::test(flavor = "current_thread")]
 async fn failed_tls_handshake_recovers_when_tls_works() {
     let (logs, _guard) = CapturedLogs::start();
-    let certificates = test_certificates();
+    let certificates = common::tls::TestCertificates::new();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding");
     let port = listener.local_addr().expect("local address").port();
     let options = Options {
         api_url: Some(format!("https://127.0.0.1:{port}/api/v1")),
-        extra_root_certificates: vec![certificates.ca.clone()],
+        extra_root_certificates: vec![certificates.ca()],
         ..Options::default()
     };
     let env = TestEnv::start_with(empty_account(), options).await;
     let tls_ready = Arc::new(AtomicBool::new(false));
     start_tls_front(
         listener,
-        certificates.server,
+        certificates.server_config(),
         Arc::clone(&tls_ready),
         env.simulator.local_addr(),
     );

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod tls;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,7 @@ pub struct TestEnv {
     pub exporter_url: String,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
+    watcher: tokio::task::JoinHandle<()>,
 }
 
 /// Options for [`TestEnv::start_with`].
@@ -121,6 +124,7 @@ impl TestEnv {
             web: Arc::clone(&web),
         });
 
+        let watcher = tokio::spawn(Arc::clone(&web).watch(Duration::from_millis(50)));
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding the exporter");
@@ -141,6 +145,7 @@ impl TestEnv {
                 .build()
                 .expect("test HTTP client"),
             stop: Some(stop),
+            watcher,
         }
     }
 
@@ -177,6 +182,7 @@ impl Drop for TestEnv {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.watcher.abort();
     }
 }
 
