@@ -21,8 +21,25 @@ pub const TOKEN_ENV: &str = "ASTRO_API_TOKEN";
 #[derive(Debug, Clone, Parser)]
 #[command(name = "astro-exporter", version)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// YAML file of Astro accounts, each scraped through /probe?account=NAME.
+    #[arg(
+        global = true,
+        long = "config.file",
+        env = "ASTRO_EXPORTER_CONFIG_FILE",
+        value_name = "PATH"
+    )]
+    pub config_file: Option<PathBuf>,
+
+    /// Check --config.file and exit: 0 when it is valid, 2 with every problem found.
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+
     /// Address to listen on for HTTP requests, as HOST:PORT or :PORT for every interface.
     #[arg(
+        global = true,
         long = "web.listen-address",
         env = "ASTRO_EXPORTER_WEB_LISTEN_ADDRESS",
         default_value = ":9866",
@@ -32,6 +49,7 @@ pub struct Cli {
 
     /// Path under which the metrics are served.
     #[arg(
+        global = true,
         long = "web.telemetry-path",
         env = "ASTRO_EXPORTER_WEB_TELEMETRY_PATH",
         default_value = "/metrics",
@@ -42,6 +60,7 @@ pub struct Cli {
     /// Web configuration file in the Prometheus exporter-toolkit format: TLS, basic
     /// authentication and response headers. Reloaded when it changes and on SIGHUP.
     #[arg(
+        global = true,
         long = "web.config.file",
         env = "ASTRO_EXPORTER_WEB_CONFIG_FILE",
         value_name = "PATH"
@@ -51,6 +70,7 @@ pub struct Cli {
     /// Time subtracted from the scraper's X-Prometheus-Scrape-Timeout-Seconds header to
     /// leave room for sending the response, such as 500ms or 1s.
     #[arg(
+        global = true,
         long = "web.timeout-offset",
         env = "ASTRO_EXPORTER_WEB_TIMEOUT_OFFSET",
         default_value = "500ms",
@@ -61,6 +81,7 @@ pub struct Cli {
 
     /// Base URL of the Astro API.
     #[arg(
+        global = true,
         long = "astro.api-url",
         env = "ASTRO_API_URL",
         default_value = DEFAULT_API_URL,
@@ -71,6 +92,7 @@ pub struct Cli {
     /// File that contains the API token; a trailing newline is ignored. Takes precedence
     /// over the ASTRO_API_TOKEN environment variable.
     #[arg(
+        global = true,
         long = "astro.token-file",
         env = "ASTRO_API_TOKEN_FILE",
         value_name = "PATH"
@@ -80,6 +102,7 @@ pub struct Cli {
     /// PEM file of CA certificates to trust for the Astro API in addition to the
     /// system's, for networks that inspect TLS.
     #[arg(
+        global = true,
         long = "astro.ca-file",
         env = "ASTRO_EXPORTER_CA_FILE",
         value_name = "PATH"
@@ -89,6 +112,7 @@ pub struct Cli {
     /// Maximum time one scrape may spend on API calls, such as 10s. A shorter scrape
     /// timeout sent by Prometheus takes precedence.
     #[arg(
+        global = true,
         long = "astro.timeout",
         env = "ASTRO_EXPORTER_TIMEOUT",
         default_value = "10s",
@@ -98,9 +122,10 @@ pub struct Cli {
     pub timeout: Duration,
 
     /// Time for which a successful scrape's result is reused by later scrapes, such as
-    /// 30s; 0 turns the cache off. astro_last_success_timestamp_seconds tells the age
+    /// 30s; 0 turns the cache off. astro_last_success_timestamp_seconds shows the age
     /// of the data served.
     #[arg(
+        global = true,
         long = "astro.cache-ttl",
         env = "ASTRO_EXPORTER_CACHE_TTL",
         default_value = "0s",
@@ -111,6 +136,7 @@ pub struct Cli {
 
     /// Ports requested per page of GET /ports, from 1 to 1000.
     #[arg(
+        global = true,
         long = "astro.page-size",
         env = "ASTRO_EXPORTER_PAGE_SIZE",
         default_value_t = 100,
@@ -122,6 +148,7 @@ pub struct Cli {
     /// Maximum size of an API response body in bytes. A larger response fails the call
     /// and is not read to the end.
     #[arg(
+        global = true,
         long = "astro.max-body-size",
         env = "ASTRO_EXPORTER_MAX_BODY_SIZE",
         default_value_t = 32 * 1024 * 1024,
@@ -133,6 +160,7 @@ pub struct Cli {
     /// Serve a built-in simulated Astro account instead of the real API. Needs no token
     /// and no network.
     #[arg(
+        global = true,
         long = "demo",
         env = "ASTRO_EXPORTER_DEMO",
         value_parser = clap::builder::BoolishValueParser::new(),
@@ -142,6 +170,7 @@ pub struct Cli {
 
     /// Lowest level of log messages written to standard error.
     #[arg(
+        global = true,
         long = "log.level",
         env = "ASTRO_EXPORTER_LOG_LEVEL",
         default_value = "info",
@@ -151,12 +180,34 @@ pub struct Cli {
 
     /// Format of log messages.
     #[arg(
+        global = true,
         long = "log.format",
         env = "ASTRO_EXPORTER_LOG_FORMAT",
         default_value = "logfmt",
         value_name = "FORMAT"
     )]
     pub log_format: LogFormat,
+}
+
+/// A subcommand, run instead of the exporter.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Call the Astro API once for every configured account and print a summary.
+    /// Exits with 1 when any account fails.
+    Check,
+    /// Serve the simulated Astro API on its own, to test automation against it.
+    Simulate {
+        /// Address to serve the simulated API on.
+        #[arg(
+            long = "listen",
+            default_value = "127.0.0.1:8080",
+            value_name = "ADDRESS"
+        )]
+        listen: String,
+        /// Token the simulated API accepts; a random one is printed when not given.
+        #[arg(long = "token", env = "ASTRO_SIMULATOR_TOKEN", value_name = "TOKEN")]
+        token: Option<String>,
+    },
 }
 
 /// Log levels, from the most to the least verbose.
@@ -183,9 +234,14 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(
         "no Astro API token: set the {TOKEN_ENV} environment variable or pass \
-         --astro.token-file PATH, or try the simulated account with --demo"
+         --astro.token-file PATH, give accounts with --config.file, or try the simulated \
+         account with --demo"
     )]
     MissingToken,
+    #[error("{0}")]
+    Accounts(#[from] crate::accounts::AccountsError),
+    #[error("--config.check needs --config.file PATH")]
+    MissingConfigFile,
     #[error("cannot read token file {path}: {source}")]
     TokenFile {
         path: PathBuf,
@@ -307,7 +363,7 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(timeout)
 }
 
-/// Longest duration a flag accepts. No timeout or cache time of this exporter
+/// Maximum duration a flag accepts. No timeout or cache time of this exporter
 /// makes sense beyond a day, and the bound keeps deadlines far from overflow.
 const MAX_DURATION: Duration = Duration::from_secs(86_400);
 

@@ -5,31 +5,31 @@
 //! expiry. The binary is a thin wrapper around [`run`]; tests drive the same library
 //! on port 0 against the [`simulator`].
 
+pub mod accounts;
 pub mod api;
+mod check;
 pub mod collect;
 pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod server;
-
 pub mod simulator;
+pub mod sources;
 pub mod web;
 
 use std::future::Future;
-use std::hash::{BuildHasher, RandomState};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
-use crate::api::{Client, ClientConfig};
-use crate::collect::Scraper;
 use crate::config::{Cli, ConfigError};
 use crate::metrics::ExporterMetrics;
 use crate::secret::Token;
 use crate::server::Exporter;
 use crate::simulator::{Account, Simulator};
+use crate::sources::Sources;
 use crate::web::{WebConfigError, WebConfigHandle};
 
 /// An error that stops the exporter from starting.
@@ -67,45 +67,18 @@ impl RunError {
 
 /// Runs the exporter until `shutdown` completes.
 ///
-/// `env_token` is the value of the `ASTRO_API_TOKEN` environment variable. With
-/// `--demo` the simulated Astro API is started on a loopback port and the exporter
-/// points itself at it.
+/// `env` returns the value of an environment variable, such as `ASTRO_API_TOKEN`.
+/// With `--demo` the simulated Astro API is started on a loopback port and the
+/// exporter points itself at it.
 pub async fn run(
     cli: Cli,
-    env_token: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     config::check_telemetry_path(&cli.telemetry_path)?;
     config::check_listen_address(&cli.listen_address)?;
-    let (api_url, token, simulator) = if cli.demo {
-        let token = demo_token();
-        let now = time::OffsetDateTime::now_utc();
-        let simulator = Simulator::start_on_loopback(Account::demo(now), token.expose().to_owned())
-            .await
-            .map_err(RunError::Simulator)?;
-        let api_url = config::parse_api_url(&simulator.base_url())?;
-        (api_url, token, Some(simulator))
-    } else {
-        let api_url = config::parse_api_url(&cli.api_url)?;
-        let token = config::load_token(cli.token_file.as_ref(), env_token)?;
-        (api_url, token, None)
-    };
-
-    let extra_root_certificates = match &cli.ca_file {
-        Some(path) => config::load_ca_file(path)?,
-        None => Vec::new(),
-    };
     let metrics = ExporterMetrics::default();
-    let client_config = ClientConfig {
-        base_url: api_url,
-        token,
-        page_size: cli.page_size,
-        max_body_size: cli.max_body_size,
-        rate_limit_pause: api::DEFAULT_RATE_LIMIT_PAUSE,
-        extra_root_certificates,
-    };
-    let client =
-        Client::new(client_config, metrics.api_requests.clone()).map_err(RunError::HttpClient)?;
+    let sources = Sources::build(&cli, env, &metrics.api_requests).await?;
     let web = Arc::new(WebConfigHandle::load(cli.web_config_file.clone())?);
     let listener = bind(&cli.listen_address).await?;
     let address = listener.local_addr().map_err(|source| RunError::Listen {
@@ -113,22 +86,34 @@ pub async fn run(
         source,
     })?;
 
+    let api_url = sources
+        .default
+        .as_ref()
+        .map(|source| source.scraper.client().base_url().to_string())
+        .unwrap_or_default();
+    let accounts: Vec<&str> = sources.accounts.keys().map(String::as_str).collect();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         address = %address,
         telemetry_path = %cli.telemetry_path,
-        api_url = %client.base_url(),
+        api_url,
+        accounts = accounts.join(","),
         demo = cli.demo,
         tls = web.current().tls.is_some(),
         basic_auth = web.current().auth.is_enabled(),
         cache_ttl_seconds = cli.cache_ttl.as_secs_f64(),
         "astro-exporter started"
     );
+    let Sources {
+        default,
+        accounts,
+        simulator,
+    } = sources;
     let exporter = Arc::new(Exporter {
-        scraper: Scraper::new(client, cli.cache_ttl),
+        default,
+        accounts,
         metrics,
         telemetry_path: cli.telemetry_path,
-        timeout: cli.timeout,
         timeout_offset: cli.timeout_offset,
         web: Arc::clone(&web),
     });
@@ -140,6 +125,61 @@ pub async fn run(
         simulator.shutdown().await;
     }
     tracing::info!("astro-exporter stopped");
+    Ok(())
+}
+
+/// Checks `--config.file` and returns its problems as an error.
+pub fn check_config(cli: &Cli, env: &dyn Fn(&str) -> Option<String>) -> Result<usize, RunError> {
+    let Some(path) = &cli.config_file else {
+        return Err(ConfigError::MissingConfigFile.into());
+    };
+    let accounts = accounts::load(path, env).map_err(ConfigError::from)?;
+    Ok(accounts.len())
+}
+
+/// Runs the `check` command: calls the API once for every account and writes a
+/// summary to `output`. Returns whether every account worked.
+pub async fn run_check(
+    cli: &Cli,
+    env: &dyn Fn(&str) -> Option<String>,
+    output: &mut dyn std::io::Write,
+) -> Result<bool, RunError> {
+    let metrics = ExporterMetrics::default();
+    let sources = Sources::build(cli, env, &metrics.api_requests).await?;
+    let all_ok = check::run(&sources, output).await;
+    if let Some(simulator) = sources.simulator {
+        simulator.shutdown().await;
+    }
+    Ok(all_ok)
+}
+
+/// Runs the `simulate` command: serves the simulated Astro API with the demo
+/// account on `listen` until `shutdown` completes.
+pub async fn run_simulate(
+    listen: &str,
+    token: Option<String>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            address: listen.to_owned(),
+            source,
+        })?;
+    let token = match token.and_then(Token::new) {
+        Some(token) => token,
+        None => sources::demo_token(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let simulator = Simulator::start(listener, Account::demo(now), token.expose().to_owned())
+        .await
+        .map_err(RunError::Simulator)?;
+    // The simulated account's token is no secret, so the operator can copy it.
+    println!("Simulated Astro API at {}", simulator.base_url());
+    println!("Token: {}", token.expose());
+    tracing::info!(api_url = %simulator.base_url(), "simulated Astro API started");
+    shutdown.await;
+    simulator.shutdown().await;
     Ok(())
 }
 
@@ -179,13 +219,6 @@ async fn bind(address: &str) -> Result<TcpListener, RunError> {
         };
     }
     TcpListener::bind(address).await.map_err(listen_error)
-}
-
-/// Creates a random token of 16 hex digits, the shape of real Astro tokens, for the
-/// simulated account.
-fn demo_token() -> Token {
-    let random = RandomState::new().hash_one(std::process::id());
-    Token::new(format!("{random:016x}")).expect("a 16-digit hex string is never empty")
 }
 
 /// Completes on SIGINT or SIGTERM (Ctrl-C on other systems), logging which arrived.

@@ -122,9 +122,12 @@ fn assert_exposition_finite(page: PortsPage) {
         ..Snapshot::default()
     });
     for format in [Format::Text, Format::OpenMetrics] {
-        let exposition =
-            metrics::encode(Arc::clone(&snapshot), &ExporterMetrics::default(), format)
-                .expect("encoding never fails");
+        let exposition = metrics::encode(
+            Some(Arc::clone(&snapshot)),
+            Some(&ExporterMetrics::default()),
+            format,
+        )
+        .expect("encoding never fails");
         for line in exposition.lines().filter(|line| !line.starts_with('#')) {
             let sample = line
                 .rsplit(' ')

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use reqwest::dns::Resolve;
@@ -45,13 +45,26 @@ pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 const MAX_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// Labels of `astro_api_requests_total`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct RequestLabels {
+    /// The account's name in the configuration file; empty for the account of
+    /// `ASTRO_API_TOKEN`, whose series carry no `account` label.
+    pub account: String,
     /// "balance" or "ports".
     pub endpoint: String,
     /// The HTTP status code, "error" when the request failed without a response, or
     /// "timeout" when the caller gave up waiting for one.
     pub code: String,
+}
+
+impl EncodeLabelSet for RequestLabels {
+    fn encode(&self, encoder: &mut LabelSetEncoder) -> Result<(), std::fmt::Error> {
+        if !self.account.is_empty() {
+            ("account", self.account.as_str()).encode(encoder.encode_label())?;
+        }
+        ("endpoint", self.endpoint.as_str()).encode(encoder.encode_label())?;
+        ("code", self.code.as_str()).encode(encoder.encode_label())
+    }
 }
 
 /// Counts API requests by endpoint and outcome over the life of the process.
@@ -60,6 +73,9 @@ pub type RequestCounter = Family<RequestLabels, Counter>;
 /// Settings of a [`Client`].
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
+    /// The account's name in the configuration file, or empty for the account of
+    /// `ASTRO_API_TOKEN`; it labels the request counter.
+    pub account: String,
     /// Base URL without a trailing slash, such as [`DEFAULT_API_URL`].
     pub base_url: Url,
     pub token: Token,
@@ -521,6 +537,7 @@ impl Client {
 
     fn count_request(&self, endpoint: Endpoint, code: &str) {
         let labels = RequestLabels {
+            account: self.config.account.clone(),
             endpoint: endpoint.as_str().to_owned(),
             code: code.to_owned(),
         };

@@ -237,17 +237,18 @@ pub struct ExporterMetrics {
     pub api_requests: RequestCounter,
 }
 
-/// Encodes one scrape's metrics: the account data of `snapshot`, the exporter's own
-/// metrics and the process metrics.
+/// Encodes one response: the account data and scrape metrics of `snapshot`, and, for
+/// the metrics path, the exporter's own and the process metrics. A probe response
+/// has no `exporter` part.
 pub fn encode(
-    snapshot: Arc<Snapshot>,
-    exporter: &ExporterMetrics,
+    snapshot: Option<Arc<Snapshot>>,
+    exporter: Option<&ExporterMetrics>,
     format: Format,
 ) -> Result<String, fmt::Error> {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(ScrapeCollector {
         snapshot,
-        exporter: exporter.clone(),
+        exporter: exporter.cloned(),
     }));
 
     let mut output = String::new();
@@ -260,16 +261,21 @@ pub fn encode(
 
 #[derive(Debug)]
 struct ScrapeCollector {
-    snapshot: Arc<Snapshot>,
-    exporter: ExporterMetrics,
+    snapshot: Option<Arc<Snapshot>>,
+    exporter: Option<ExporterMetrics>,
 }
 
 impl Collector for ScrapeCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
-        encode_account(&self.snapshot, &mut encoder)?;
-        encode_scrape(&self.snapshot, &mut encoder)?;
-        encode_exporter(&self.exporter, &mut encoder)?;
-        process::encode(&mut encoder)
+        if let Some(snapshot) = &self.snapshot {
+            encode_account(snapshot, &mut encoder)?;
+            encode_scrape(snapshot, &mut encoder)?;
+        }
+        if let Some(exporter) = &self.exporter {
+            encode_exporter(exporter, &mut encoder)?;
+            process::encode(&mut encoder)?;
+        }
+        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod listen;
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +21,8 @@ use tokio::time::Instant;
 
 pub use listen::serve;
 
-use crate::collect::Scraper;
 use crate::metrics::{self, ExporterMetrics, Format};
+use crate::sources::Source;
 use crate::web::{WebConfig, WebConfigHandle};
 
 /// The health check path, which returns 200 while the process serves requests.
@@ -30,14 +31,18 @@ pub const HEALTH_PATH: &str = "/-/healthy";
 /// The header in which Prometheus sends its scrape timeout.
 const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 
+/// The path that scrapes one account of the configuration file.
+pub const PROBE_PATH: &str = "/probe";
+
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub struct Exporter {
-    pub scraper: Scraper,
+    /// The account of the metrics path, if any.
+    pub default: Option<Source>,
+    /// The accounts of `/probe?account=NAME`.
+    pub accounts: BTreeMap<String, Source>,
     pub metrics: ExporterMetrics,
     pub telemetry_path: String,
-    /// Maximum time a scrape may spend on API calls.
-    pub timeout: Duration,
     /// Time subtracted from the scraper's own timeout.
     pub timeout_offset: Duration,
     /// TLS, authentication and headers, as the web configuration file sets them.
@@ -84,7 +89,8 @@ impl Exporter {
             );
         }
 
-        let known = path == "/" || path == HEALTH_PATH || path == self.telemetry_path;
+        let known =
+            path == "/" || path == HEALTH_PATH || path == PROBE_PATH || path == self.telemetry_path;
         if !known {
             return plain(StatusCode::NOT_FOUND, "404 page not found\n");
         }
@@ -100,13 +106,47 @@ impl Exporter {
             plain(StatusCode::OK, "Healthy\n")
         } else if path == "/" {
             self.landing_page()
+        } else if path == PROBE_PATH {
+            let name = query_parameter(request.uri().query(), "account");
+            let source = match name.as_deref() {
+                None | Some("") => {
+                    return plain_owned(
+                        StatusCode::BAD_REQUEST,
+                        "missing parameter account\n".to_owned(),
+                    );
+                }
+                Some(name) => match self.accounts.get(name) {
+                    Some(source) => source,
+                    None => {
+                        let reason =
+                            format!("unknown account {name:?}: it is not in --config.file\n");
+                        return plain_owned(StatusCode::BAD_REQUEST, reason);
+                    }
+                },
+            };
+            self.scrape(
+                Some(source),
+                false,
+                request.method() == Method::HEAD,
+                request.headers(),
+            )
+            .await
         } else {
-            self.scrape(request.method() == Method::HEAD, request.headers())
+            let head_only = request.method() == Method::HEAD;
+            self.scrape(self.default.as_ref(), true, head_only, request.headers())
                 .await
         }
     }
 
-    async fn scrape(&self, head_only: bool, headers: &HeaderMap) -> HttpResponse {
+    /// Scrapes `source` and encodes its metrics, with the exporter's own metrics when
+    /// `with_exporter` is set.
+    async fn scrape(
+        &self,
+        source: Option<&Source>,
+        with_exporter: bool,
+        head_only: bool,
+        headers: &HeaderMap,
+    ) -> HttpResponse {
         let accept = headers
             .get(http::header::ACCEPT)
             .and_then(|value| value.to_str().ok());
@@ -115,9 +155,15 @@ impl Exporter {
             return with_content_type(StatusCode::OK, format.content_type(), Bytes::new());
         }
 
-        let deadline = Instant::now() + self.scrape_timeout(headers);
-        let snapshot = self.scraper.scrape(deadline).await;
-        let body = match metrics::encode(snapshot, &self.metrics, format) {
+        let snapshot = match source {
+            Some(source) => {
+                let deadline = Instant::now() + self.scrape_timeout(headers, source.timeout);
+                Some(source.scraper.scrape(deadline).await)
+            }
+            None => None,
+        };
+        let exporter = with_exporter.then_some(&self.metrics);
+        let body = match metrics::encode(snapshot, exporter, format) {
             Ok(body) => body,
             Err(error) => {
                 tracing::error!(%error, "encoding the metrics failed");
@@ -159,8 +205,8 @@ impl Exporter {
     }
 
     /// Returns the time this scrape may spend on API calls: the scraper's timeout
-    /// header minus the offset, capped by the exporter's own timeout.
-    fn scrape_timeout(&self, headers: &HeaderMap) -> Duration {
+    /// header minus the offset, capped by the account's `timeout`.
+    fn scrape_timeout(&self, headers: &HeaderMap, timeout: Duration) -> Duration {
         let requested = headers
             .get(SCRAPE_TIMEOUT_HEADER)
             .and_then(|value| value.to_str().ok())
@@ -169,22 +215,32 @@ impl Exporter {
             .filter(|timeout| !timeout.is_zero());
         match requested {
             // A timeout shorter than the offset is used as given rather than as zero.
-            Some(timeout) if timeout > self.timeout_offset => {
-                (timeout - self.timeout_offset).min(self.timeout)
+            Some(requested) if requested > self.timeout_offset => {
+                (requested - self.timeout_offset).min(timeout)
             }
-            Some(timeout) => timeout.min(self.timeout),
-            None => self.timeout,
+            Some(requested) => requested.min(timeout),
+            None => timeout,
         }
     }
 
     fn landing_page(&self) -> HttpResponse {
         let path = escape_html(&self.telemetry_path);
         let version = env!("CARGO_PKG_VERSION");
+        let probes: String = self
+            .accounts
+            .keys()
+            .map(|name| {
+                let name = escape_html(name);
+                format!(
+                    "<li><a href=\"{PROBE_PATH}?account={name}\">Probe account {name}</a></li>\n"
+                )
+            })
+            .collect();
         let body = format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">\
              <title>Astro Exporter</title></head>\n<body>\n<h1>Astro Exporter</h1>\n\
              <p>Prometheus exporter for the Astro proxy API, version {version}.</p>\n\
-             <ul>\n<li><a href=\"{path}\">Metrics</a></li>\n\
+             <ul>\n<li><a href=\"{path}\">Metrics</a></li>\n{probes}\
              <li><a href=\"{HEALTH_PATH}\">Health</a></li>\n</ul>\n</body>\n</html>\n"
         );
         with_content_type(
@@ -193,6 +249,47 @@ impl Exporter {
             Bytes::from(body),
         )
     }
+}
+
+fn plain_owned(status: StatusCode, text: String) -> HttpResponse {
+    with_content_type(status, "text/plain; charset=utf-8", Bytes::from(text))
+}
+
+/// Returns the first value of a query parameter. Account names contain only
+/// letters, digits, `_`, `-` and `.`, so a value is compared as sent after `+` and
+/// percent escapes of those characters are decoded.
+fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(if bytes[index] == b'+' {
+                    b' '
+                } else {
+                    bytes[index]
+                });
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
@@ -227,7 +324,7 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
-/// Whether the `Accept-Encoding` header accepts gzip (or anything) with a nonzero
+/// Returns whether the `Accept-Encoding` header accepts gzip (or anything) with a nonzero
 /// quality.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     let Some(accept) = headers
@@ -278,6 +375,24 @@ mod tests {
         assert!(!accepts_gzip(&HeaderMap::new()));
         assert!(!accepts_gzip(&accept_encoding("identity")));
         assert!(!accepts_gzip(&accept_encoding("gzip;q=0")));
+    }
+
+    #[test]
+    fn query_parameters_are_found_and_decoded() {
+        assert_eq!(
+            query_parameter(Some("account=main"), "account"),
+            Some("main".to_owned())
+        );
+        assert_eq!(
+            query_parameter(Some("x=1&account=re%2Dsale"), "account"),
+            Some("re-sale".to_owned())
+        );
+        assert_eq!(query_parameter(Some("accounts=main"), "account"), None);
+        assert_eq!(query_parameter(None, "account"), None);
+        assert_eq!(
+            query_parameter(Some("account"), "account"),
+            Some(String::new())
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use astro_exporter::metrics::ExporterMetrics;
 use astro_exporter::secret::Token;
 use astro_exporter::server::{Exporter, serve};
 use astro_exporter::simulator::{Account, ApiRequest, Reply, Simulator, SimulatorHandle};
+use astro_exporter::sources::Source;
 use astro_exporter::web::WebConfigHandle;
 use reqwest::dns::Resolve;
 use tokio::net::TcpListener;
@@ -103,6 +104,7 @@ impl TestEnv {
             .clone()
             .unwrap_or_else(|| simulator.base_url());
         let config = ClientConfig {
+            account: String::new(),
             base_url: parse_api_url(&api_url).expect("API URL"),
             token: Token::new(TOKEN).expect("test token"),
             page_size: options.page_size,
@@ -116,10 +118,14 @@ impl TestEnv {
         }
         .expect("HTTP client");
         let exporter = Arc::new(Exporter {
-            scraper: Scraper::new(client, options.cache_ttl),
+            default: Some(Source {
+                name: String::new(),
+                scraper: Scraper::new(client, options.cache_ttl),
+                timeout: options.timeout,
+            }),
+            accounts: std::collections::BTreeMap::new(),
             metrics,
             telemetry_path: "/metrics".to_owned(),
-            timeout: options.timeout,
             timeout_offset: Duration::from_millis(500),
             web: Arc::clone(&web),
         });
