@@ -2,7 +2,8 @@
 //!
 //! Values here are the state at the moment the simulator starts. Traffic and
 //! balance move with time only when rendered, through [`Port::traffic_used_at`]
-//! and [`Account::balance_at`], so the stored fields stay as configured.
+//! and [`Account::balance_at`], so the stored fields stay as configured until
+//! a request to `/renew` or `/newip` changes them.
 
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use time::macros::datetime;
 /// An Astro account as the API reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
-    /// Balance when the simulator starts, in units of `currency`.
+    /// Balance when the simulator starts, less the charges of renewals, in
+    /// units of `currency`.
     pub balance: f64,
     pub currency: Currency,
     /// Balance spent per second of simulator time, in units of `currency`.
@@ -105,9 +107,13 @@ pub struct Port {
     pub access: Access,
     /// Traffic bought for the port, in bytes.
     pub traffic_total: u64,
-    /// Traffic used when the simulator starts, in bytes.
+    /// Traffic used at the simulator time `traffic_used_since`, in bytes.
     pub traffic_used: u64,
-    /// Traffic added to `traffic_used` per second of simulator time, in bytes.
+    /// Simulator time at which `traffic_used` was measured: zero, the start,
+    /// unless a renewal stored the traffic used at that moment.
+    pub traffic_used_since: Duration,
+    /// Traffic added to `traffic_used` per second of simulator time after
+    /// `traffic_used_since`, in bytes.
     pub consumption_bytes_per_second: u64,
     pub date_style: DateStyle,
     /// Sends the six `traffic` numbers as numeric strings (`"1000000000"`), as
@@ -115,6 +121,9 @@ pub struct Port {
     pub traffic_as_strings: bool,
     pub missing_style: MissingStyle,
     pub rotation: Rotation,
+    /// Simulator time of the last successful `/newip` request, which starts
+    /// the interval in which the next one is rejected.
+    pub ip_changed_at: Option<Duration>,
 }
 
 impl Port {
@@ -147,6 +156,7 @@ impl Port {
             },
             traffic_total: 10_000_000_000,
             traffic_used: 0,
+            traffic_used_since: Duration::ZERO,
             consumption_bytes_per_second: 0,
             date_style: DateStyle::Rfc3339Micros,
             traffic_as_strings: false,
@@ -155,6 +165,7 @@ impl Port {
                 unit: RotationUnit::Minutes,
                 interval: 10,
             },
+            ip_changed_at: None,
         }
     }
 
@@ -165,15 +176,16 @@ impl Port {
 
     /// Returns the used traffic in bytes after `elapsed` simulator time.
     ///
-    /// Consumption adds `consumption_bytes_per_second` for each second and
-    /// stops at `traffic_total`. A configured `traffic_used` above the total
-    /// is returned unchanged.
+    /// Consumption adds `consumption_bytes_per_second` for each second after
+    /// `traffic_used_since` and stops at `traffic_total`. A configured
+    /// `traffic_used` above the total is returned unchanged.
     pub fn traffic_used_at(&self, elapsed: Duration) -> u64 {
         if self.traffic_used >= self.traffic_total {
             return self.traffic_used;
         }
+        let consuming = elapsed.saturating_sub(self.traffic_used_since);
         let consumed_bytes = u128::from(self.consumption_bytes_per_second)
-            .saturating_mul(elapsed.as_millis())
+            .saturating_mul(consuming.as_millis())
             / 1000;
         let used = u128::from(self.traffic_used).saturating_add(consumed_bytes);
         let capped = used.min(u128::from(self.traffic_total));
@@ -222,6 +234,18 @@ mod tests {
         port.consumption_bytes_per_second = u64::MAX;
 
         assert_eq!(port.traffic_used_at(Duration::from_secs(u64::MAX)), 2_000);
+    }
+
+    #[test]
+    fn traffic_used_counts_from_measurement() {
+        let mut port = Port::new(1, "p", "Germany");
+        port.traffic_used = 1_000;
+        port.traffic_used_since = Duration::from_secs(60);
+        port.consumption_bytes_per_second = 10;
+
+        assert_eq!(port.traffic_used_at(Duration::from_secs(30)), 1_000);
+        assert_eq!(port.traffic_used_at(Duration::from_secs(60)), 1_000);
+        assert_eq!(port.traffic_used_at(Duration::from_secs(70)), 1_100);
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! Routing and query validation for the model: turns an [`ApiRequest`] that
-//! passed the token check into a [`Reply`] computed from the account.
+//! Routing for the model, which turns an [`ApiRequest`] that passed the token
+//! check into a [`Reply`] computed from the account, and the read-only port
+//! endpoints `/balance`, `/ports` and `/ports/{id}`.
 
 use std::cmp::Ordering;
 use std::time::Duration;
 
+use time::OffsetDateTime;
+
 use super::account::{Account, Port};
-use super::render;
 use super::{ApiRequest, Reply};
+use super::{catalogue, port_actions, pricing, render};
 
 /// Page size of `/ports` when the request has no `count`. The real API does
 /// not document its default, so this is the simulator's own choice.
@@ -16,30 +19,109 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// maximum, so this is the simulator's own choice.
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
-/// Builds the reply to `request` from `account` after `elapsed` simulator
-/// time. `shuffle_seed` fixes the permutation for `order=random`.
-pub(super) fn respond(
-    request: &ApiRequest,
-    account: &Account,
-    elapsed: Duration,
-    shuffle_seed: u64,
-) -> Reply {
-    if request.method != "GET" {
-        let message = format!("Method {} is not allowed, use GET", request.method);
-        return Reply::error(405, &message);
+/// The simulator's time during one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Moment {
+    /// Time on the simulator's clock, which moves traffic and balance.
+    pub(super) elapsed: Duration,
+    /// Wall-clock time that `elapsed` stands for, in whole seconds.
+    pub(super) now: OffsetDateTime,
+}
+
+/// An endpoint of the API, with the port id as written in the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route<'a> {
+    Balance,
+    Ports,
+    Port(&'a str),
+    Renew(&'a str),
+    NewIp(&'a str),
+    Countries,
+    Cities,
+    Operators,
+    Lists,
+    Calculate,
+}
+
+impl<'a> Route<'a> {
+    /// Matches a path after the base path, or returns `None` for an unknown
+    /// one. Any text is accepted as a port id, so that an invalid id gets
+    /// the same 404 as an unknown one.
+    fn parse(path: &'a str) -> Option<Route<'a>> {
+        let route = match path {
+            "/balance" => Route::Balance,
+            "/ports" => Route::Ports,
+            "/countries" => Route::Countries,
+            "/cities" => Route::Cities,
+            "/operators" => Route::Operators,
+            "/lists" => Route::Lists,
+            "/calculate" => Route::Calculate,
+            _ => {
+                let rest = path.strip_prefix("/ports/")?;
+                match rest.split_once('/') {
+                    None => Route::Port(rest),
+                    Some((id, "renew")) => Route::Renew(id),
+                    Some((id, "newip")) => Route::NewIp(id),
+                    Some(_) => return None,
+                }
+            }
+        };
+        Some(route)
     }
 
+    /// Returns the only HTTP method the endpoint accepts.
+    fn method(self) -> &'static str {
+        match self {
+            Route::Renew(_) | Route::Calculate => "POST",
+            _ => "GET",
+        }
+    }
+}
+
+/// Builds the reply to `request` from `account` at `moment`, changing the
+/// account for `/renew` and `/newip`. `shuffle_seed` fixes the permutation
+/// for `order=random`.
+///
+/// An unknown path returns 404 and a known path with another method 405
+/// with an `Allow` header.
+pub(super) fn respond(
+    request: &ApiRequest,
+    account: &mut Account,
+    moment: Moment,
+    shuffle_seed: u64,
+) -> Reply {
     let path = request.path.as_str();
-    if path == "/balance" {
-        return Reply::json(200, render::balance_body(account, elapsed));
+    let Some(route) = Route::parse(path) else {
+        return Reply::error(404, &format!("Unknown endpoint: {path}"));
+    };
+    let allowed = route.method();
+    if request.method != allowed {
+        let message = format!(
+            "Method {} is not allowed on {path}, use {allowed}",
+            request.method
+        );
+        return Reply::error(405, &message).with_header("Allow", allowed);
     }
-    if path == "/ports" {
-        return list_ports(&request.query, account, elapsed, shuffle_seed);
+
+    let elapsed = moment.elapsed;
+    match route {
+        Route::Balance => Reply::json(200, render::balance_body(account, elapsed)),
+        Route::Ports => list_ports(&request.query, account, elapsed, shuffle_seed),
+        Route::Port(id) => show_port(id, account, elapsed),
+        Route::Renew(id) => port_actions::renew(id, request, account, moment),
+        Route::NewIp(id) => port_actions::change_ip(id, account, elapsed),
+        Route::Countries => catalogue::list_countries(request),
+        Route::Cities => catalogue::list_cities(request),
+        Route::Operators => catalogue::list_operators(request),
+        Route::Lists => catalogue::list_locations(),
+        Route::Calculate => pricing::calculate(request),
     }
-    if let Some(id) = path.strip_prefix("/ports/") {
-        return show_port(id, account, elapsed);
-    }
-    Reply::error(404, &format!("Unknown endpoint: {path}"))
+}
+
+/// Returns the message of the 404 reply for a port id that is invalid or
+/// not in the account.
+pub(super) fn port_not_found(id: &str) -> String {
+    format!("Port {id} not found")
 }
 
 fn show_port(id: &str, account: &Account, elapsed: Duration) -> Reply {
@@ -49,7 +131,7 @@ fn show_port(id: &str, account: &Account, elapsed: Duration) -> Reply {
         .and_then(|id| account.ports.iter().find(|port| port.id == id));
     match port {
         Some(port) => Reply::json(200, render::port_body(port, elapsed)),
-        None => Reply::error(404, &format!("Port {id} not found")),
+        None => Reply::error(404, &port_not_found(id)),
     }
 }
 
@@ -151,8 +233,24 @@ impl ListQuery {
     }
 }
 
-fn invalid(name: &str, value: &str, expected: &str) -> String {
+/// Returns the message of a 400 reply for an invalid parameter value.
+pub(super) fn invalid(name: &str, value: &str, expected: &str) -> String {
     format!("Invalid value {value:?} for parameter {name}: expected {expected}")
+}
+
+/// Returns the value of a required parameter, or the message of the 400
+/// reply when it is missing or empty.
+pub(super) fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, String> {
+    match value {
+        Some(value) if !value.is_empty() => Ok(value),
+        _ => Err(format!("Missing required parameter {name}")),
+    }
+}
+
+/// Returns the value of an optional parameter, treating an empty value as
+/// missing.
+pub(super) fn optional(value: Option<&str>) -> Option<&str> {
+    value.filter(|value| !value.is_empty())
 }
 
 fn parse_count(value: &str) -> Result<u64, String> {
@@ -223,19 +321,54 @@ fn shuffle(ports: &mut [&Port], seed: u64) {
     let mut state = seed;
     for upper in (1..ports.len()).rev() {
         state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^= mixed >> 31;
+        let mixed = mix64(state);
         let bound = u64::try_from(upper + 1).expect("slice lengths fit in u64");
         let index = usize::try_from(mixed % bound).expect("index is below the slice length");
         ports.swap(upper, index);
     }
 }
 
+/// Scrambles the bits of `value` with the SplitMix64 output function.
+pub(super) fn mix64(value: u64) -> u64 {
+    let mut mixed = value;
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    mixed ^ (mixed >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routes_match_paths() {
+        let cases = [
+            ("/balance", Some(Route::Balance)),
+            ("/ports", Some(Route::Ports)),
+            ("/ports/17", Some(Route::Port("17"))),
+            ("/ports/17/renew", Some(Route::Renew("17"))),
+            ("/ports/x/newip", Some(Route::NewIp("x"))),
+            ("/countries", Some(Route::Countries)),
+            ("/cities", Some(Route::Cities)),
+            ("/operators", Some(Route::Operators)),
+            ("/lists", Some(Route::Lists)),
+            ("/calculate", Some(Route::Calculate)),
+            ("/ports/17/delete", None),
+            ("/ports/17/renew/now", None),
+            ("/balance/", None),
+            ("", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(Route::parse(path), expected, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn required_rejects_missing_and_empty() {
+        assert_eq!(required(Some("x"), "country"), Ok("x"));
+        assert!(required(Some(""), "country").is_err_and(|m| m.contains("country")));
+        assert!(required(None, "country").is_err_and(|m| m.contains("country")));
+    }
 
     fn query(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

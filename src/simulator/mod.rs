@@ -19,16 +19,48 @@
 //!   the end is empty. An invalid value returns 400 with a message that names
 //!   the parameter and the value.
 //! - `GET /ports/{id}` returns one port under `data`, or 404.
+//! - `POST /ports/{id}/renew` with `volume` in decimal gigabytes adds that
+//!   traffic, extends the end date by [`RENEWAL_PERIOD`], charges the balance
+//!   and returns the port as `GET /ports/{id}` does.
+//! - `GET /ports/{id}/newip` gives the port a new node IP address and returns
+//!   `{"ip":...}` under `data`. Another call within [`IP_CHANGE_INTERVAL`]
+//!   returns 423 with `{"status":"error","data":{"message":...}}`, the one
+//!   error that carries its message under `data`, as in the real API.
+//! - `GET /countries?network=`, `GET /cities?country=` and
+//!   `GET /operators?country=&city=&network=` return `[{"name":...}]` from
+//!   the simulator's catalogue, and `GET /lists` the whole catalogue as
+//!   `[{"name","code","cities":[{"name","operators":[{"name"}]}]}]`.
+//! - `POST /calculate` returns the price of a new port as
+//!   `{"cost":...,"currency":"USD"}` under `data`.
 //!
-//! A wrong or missing token returns 401 `Invalid token`, an unknown path 404
-//! and any method other than GET 405.
+//! `POST` endpoints read parameters from a form-urlencoded or JSON object
+//! body, or from the query string, and `GET` endpoints from the query
+//! string. A body of another content type returns 415, and one over 64 KiB
+//! returns 413. A missing or invalid parameter returns 400 with a message
+//! that names it. A wrong or missing token returns 401 `Invalid token`, an
+//! unknown path 404, and a known path with another method 405 with an
+//! `Allow` header.
 //!
 //! # Choices the real API does not document
 //!
 //! - The default page size is [`DEFAULT_PAGE_SIZE`] (20) and the maximum
 //!   [`MAX_PAGE_SIZE`] (1000).
-//! - Unknown query parameters are ignored, and a repeated parameter takes
-//!   its last value.
+//! - Unknown parameters are ignored, and a repeated parameter takes its last
+//!   value. A `POST` parameter in the body takes precedence over the query
+//!   string.
+//! - Prices come from the simulator's own list in [`price_per_gb`], in USD
+//!   per gigabyte: Mobile 4.00, Residential 3.00, Business and Hosting 1.50,
+//!   and 2.00 for other networks. An unlimited port costs
+//!   [`UNLIMITED_PRICE_GB_EQUIVALENT`] (50) gigabytes a month. Renewing costs
+//!   the volume times the price, rounded to cents, and a balance below the
+//!   cost returns 402 and changes nothing. The volume is at most
+//!   [`MAX_VOLUME_GB`].
+//! - Renewing extends the end date from the later of now and the current
+//!   end. A port without an end date keeps none. Renewing or changing the
+//!   IP of an archived port returns 409.
+//! - The catalogue of countries, cities, operators and network types is the
+//!   simulator's own and covers every port of [`Account::demo`]. An unknown
+//!   country or city returns an empty list.
 //! - `order=random` ignores `orderDirection`. Each list request gets a new
 //!   permutation, seeded with the number of earlier list requests, so the
 //!   sequence of permutations is the same in every run.
@@ -38,7 +70,9 @@
 //! Traffic use and balance move with the time elapsed on a [`Clock`], which
 //! starts with the server: see [`Port::traffic_used_at`] and
 //! [`Account::balance_at`]. Tests that need fixed output use zero rates or a
-//! [`ManualClock`] through [`Simulator::start_with_clock`].
+//! [`ManualClock`] through [`Simulator::start_with_clock`]. The interval
+//! between IP changes is measured on the same clock, and renewals count end
+//! dates from [`SimulatorHandle::start_time`] plus the elapsed time.
 //!
 //! # Example
 //!
@@ -56,8 +90,12 @@
 
 mod account;
 mod api;
+mod catalogue;
 mod clock;
 mod demo;
+mod params;
+mod port_actions;
+mod pricing;
 mod render;
 mod server;
 
@@ -74,9 +112,12 @@ pub use account::{
 };
 pub use api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use port_actions::{IP_CHANGE_INTERVAL, RENEWAL_PERIOD};
+pub use pricing::{MAX_VOLUME_GB, UNLIMITED_PRICE_GB_EQUIVALENT, price_per_gb};
 pub use server::{BASE_PATH, Simulator, SimulatorHandle};
 
-/// A request as the model and a [`Responder`] see it, after the token check.
+/// A request as the model and a [`Responder`] see it, after the token check
+/// and body decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRequest {
     /// HTTP method, such as `"GET"`.
@@ -85,18 +126,34 @@ pub struct ApiRequest {
     pub path: String,
     /// Percent-decoded query parameters in request order, without `token`.
     pub query: Vec<(String, String)>,
+    /// Parameters of a form-urlencoded body in request order, or the members
+    /// of a JSON object body sorted by name. Empty when the body is empty.
+    /// JSON numbers and booleans are kept as their JSON text, such as `"2.5"`
+    /// or `"true"`.
+    pub body: Vec<(String, String)>,
 }
 
 impl ApiRequest {
     /// Returns the last value of the query parameter `name`, the value the
-    /// model uses.
+    /// model uses for `GET` endpoints.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        last_value(&self.query, name)
     }
+
+    /// Returns the last value of the parameter `name` in the body, or in the
+    /// query string when the body does not contain it. `POST` endpoints read
+    /// their parameters this way.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        last_value(&self.body, name).or_else(|| self.query_value(name))
+    }
+}
+
+fn last_value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }
 
 /// An HTTP reply from the model or a [`Responder`].

@@ -16,8 +16,10 @@ fn to_bytes(body: &impl Serialize) -> Bytes {
     Bytes::from(json)
 }
 
+/// The envelope `{"status":...,"data":...}` of successful replies and of
+/// errors that carry their message under `data`.
 #[derive(Serialize)]
-struct OkEnvelope<T> {
+struct DataEnvelope<T> {
     status: &'static str,
     data: T,
 }
@@ -34,6 +36,25 @@ pub(super) fn error_body(message: &str) -> Bytes {
         status: "error",
         message,
     })
+}
+
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    message: &'a str,
+}
+
+/// Renders `{"status":"error","data":{"message":...}}`, the error shape the
+/// real API uses for a rejected IP change.
+pub(super) fn error_data_body(message: &str) -> Bytes {
+    to_bytes(&DataEnvelope {
+        status: "error",
+        data: MessageBody { message },
+    })
+}
+
+/// Renders `{"status":"ok","data":...}` with `data` as given.
+pub(super) fn ok_body(data: impl Serialize) -> Bytes {
+    to_bytes(&DataEnvelope { status: "ok", data })
 }
 
 #[derive(Serialize)]
@@ -55,7 +76,7 @@ pub(super) fn balance_body(account: &Account, elapsed: Duration) -> Bytes {
         Currency::Code(code) => CurrencyBody::Code(code),
         Currency::Number(number) => CurrencyBody::Number(*number),
     };
-    to_bytes(&OkEnvelope {
+    to_bytes(&DataEnvelope {
         status: "ok",
         data: BalanceBody {
             balance: account.balance_at(elapsed),
@@ -102,7 +123,7 @@ pub(super) fn port_page_body(
 
 /// Renders the `/ports/{id}` response.
 pub(super) fn port_body(port: &Port, elapsed: Duration) -> Bytes {
-    to_bytes(&OkEnvelope {
+    to_bytes(&DataEnvelope {
         status: "ok",
         data: PortBody::new(port, elapsed),
     })

@@ -21,13 +21,16 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Sleep;
 
 use super::account::Account;
+use super::api::Moment;
 use super::clock::{Clock, SystemClock};
+use super::params::{self, BodyError};
 use super::{ApiRequest, Drip, Reply, Responder, api};
 
 /// Path prefix of every API endpoint.
@@ -51,6 +54,9 @@ struct Shared {
     account: Mutex<Account>,
     token: String,
     clock: Arc<dyn Clock>,
+    /// Wall-clock time at which `clock` read zero. Renewals count end dates
+    /// from this time plus the clock's elapsed time.
+    start_time: OffsetDateTime,
     responder: Mutex<Option<Responder>>,
     request_counts: Mutex<HashMap<String, u64>>,
     /// Number of `/ports` list requests, used as the seed of `order=random`.
@@ -82,6 +88,7 @@ impl Simulator {
             account: Mutex::new(account),
             token,
             clock,
+            start_time: OffsetDateTime::now_utc(),
             responder: Mutex::new(None),
             request_counts: Mutex::new(HashMap::new()),
             list_requests: AtomicU64::new(0),
@@ -133,6 +140,13 @@ impl SimulatorHandle {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Returns the wall-clock time at which the simulator started. The
+    /// simulator's current time, which `/renew` extends end dates from, is
+    /// this time plus the clock's elapsed time.
+    pub fn start_time(&self) -> OffsetDateTime {
+        self.shared.start_time
     }
 
     /// Sets the function that may reply to requests in place of the model.
@@ -247,17 +261,25 @@ type ReplyBody = Either<Full<Bytes>, DripBody>;
 
 /// Serves one HTTP request, sleeping for the reply's delay before returning.
 async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<ReplyBody> {
-    let method = request.method().as_str().to_owned();
-    let full_path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let full_path = parts.uri.path().to_owned();
     let reply = match api_path(&full_path) {
         Some(path) => {
-            let (token, query) = split_query(request.uri().query().unwrap_or(""));
-            let api_request = ApiRequest {
+            let (token, query) = params::split_query(parts.uri.query().unwrap_or(""));
+            let content_type = parts
+                .headers
+                .get(CONTENT_TYPE)
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
+            let received = RawRequest {
                 method: method.clone(),
                 path: path.to_owned(),
                 query,
+                token,
+                content_type,
+                body: params::read_body(body).await,
             };
-            build_reply(&api_request, token.as_deref(), shared)
+            build_reply(received, shared)
         }
         None => Reply::error(404, &format!("Unknown endpoint: {full_path}")),
     };
@@ -276,21 +298,51 @@ fn api_path(path: &str) -> Option<&str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-/// Counts the request and checks the token, then builds the reply with the
-/// responder or, when it returns `None`, the model.
-fn build_reply(request: &ApiRequest, token: Option<&str>, shared: &Shared) -> Reply {
+/// A request under [`BASE_PATH`] before the token check and body decoding.
+struct RawRequest {
+    method: String,
+    /// Path after [`BASE_PATH`].
+    path: String,
+    /// Query parameters without `token`.
+    query: Vec<(String, String)>,
+    token: Option<String>,
+    content_type: Option<String>,
+    body: Result<Bytes, BodyError>,
+}
+
+/// Counts the request, checks the token and decodes the body, then builds
+/// the reply with the responder or, when it returns `None`, the model.
+///
+/// A body that cannot be read or decoded gets its error reply before the
+/// responder runs, because the responder gets only decoded parameters.
+fn build_reply(received: RawRequest, shared: &Shared) -> Reply {
     *lock(&shared.request_counts)
-        .entry(request.path.clone())
+        .entry(received.path.clone())
         .or_insert(0) += 1;
 
-    if token != Some(shared.token.as_str()) {
+    if received.token.as_deref() != Some(shared.token.as_str()) {
         return Reply::error(401, "Invalid token");
     }
+
+    let body_bytes = match received.body {
+        Ok(bytes) => bytes,
+        Err(error) => return error.into_reply(),
+    };
+    let body = match params::decode_body(received.content_type.as_deref(), &body_bytes) {
+        Ok(body) => body,
+        Err(error) => return error.into_reply(),
+    };
+    let request = ApiRequest {
+        method: received.method,
+        path: received.path,
+        query: received.query,
+        body,
+    };
 
     // Clone the responder out so that it runs without the lock held and may
     // call back into the handle.
     let responder = lock(&shared.responder).clone();
-    if let Some(reply) = responder.and_then(|responder| responder(request)) {
+    if let Some(reply) = responder.and_then(|responder| responder(&request)) {
         return reply;
     }
 
@@ -300,67 +352,24 @@ fn build_reply(request: &ApiRequest, token: Option<&str>, shared: &Shared) -> Re
         0
     };
     let elapsed = shared.clock.elapsed();
-    let account = lock(&shared.account);
-    api::respond(request, &account, elapsed, seed)
-}
-
-/// Splits a raw query string into the first `token` value and the other
-/// parameters, percent-decoded and in their original order.
-fn split_query(raw: &str) -> (Option<String>, Vec<(String, String)>) {
-    let mut token = None;
-    let mut query = Vec::new();
-    for pair in raw.split('&').filter(|pair| !pair.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = percent_decode(name);
-        let value = percent_decode(value);
-        if name == "token" {
-            token.get_or_insert(value);
-        } else {
-            query.push((name, value));
-        }
-    }
-    (token, query)
-}
-
-/// Decodes `application/x-www-form-urlencoded` text: `+` is a space and
-/// `%XX` a byte. Malformed escapes stay as written, and invalid UTF-8 is
-/// replaced with U+FFFD.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            b'%' => match bytes.get(index + 1..index + 3).and_then(hex_byte) {
-                Some(byte) => {
-                    decoded.push(byte);
-                    index += 3;
-                }
-                None => {
-                    decoded.push(b'%');
-                    index += 1;
-                }
-            },
-            byte => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-fn hex_byte(digits: &[u8]) -> Option<u8> {
-    let [high, low] = digits else {
-        return None;
+    let moment = Moment {
+        elapsed,
+        now: simulator_now(shared.start_time, elapsed),
     };
-    let high = char::from(*high).to_digit(16)?;
-    let low = char::from(*low).to_digit(16)?;
-    u8::try_from(high * 16 + low).ok()
+    let mut account = lock(&shared.account);
+    api::respond(&request, &mut account, moment, seed)
+}
+
+/// Returns `start_time` plus `elapsed`, in whole seconds. An elapsed time
+/// too large for a date saturates at the latest date `time` supports.
+fn simulator_now(start_time: OffsetDateTime, elapsed: Duration) -> OffsetDateTime {
+    let now = start_time
+        .checked_add(time::Duration::try_from(elapsed).unwrap_or(time::Duration::MAX))
+        .unwrap_or(OffsetDateTime::new_utc(
+            time::Date::MAX,
+            time::Time::MIDNIGHT,
+        ));
+    now.replace_nanosecond(0).expect("0 is a valid nanosecond")
 }
 
 fn into_response(reply: Reply) -> Response<ReplyBody> {
@@ -451,44 +460,6 @@ impl Body for DripBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decode_handles_escapes() {
-        assert_eq!(percent_decode("a+b%20c"), "a b c");
-        assert_eq!(percent_decode("S%C3%A3o"), "São");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%+1"), "% 1");
-        assert_eq!(percent_decode("%C3"), "\u{FFFD}");
-    }
-
-    #[test]
-    fn split_query_removes_token() {
-        let (token, query) = split_query("count=5&token=s%2Bcret&page=2&token=other");
-
-        assert_eq!(token.as_deref(), Some("s+cret"));
-        assert_eq!(
-            query,
-            vec![
-                ("count".to_owned(), "5".to_owned()),
-                ("page".to_owned(), "2".to_owned()),
-            ]
-        );
-    }
-
-    #[test]
-    fn split_query_keeps_empty_values() {
-        let (token, query) = split_query("status&&count=");
-
-        assert_eq!(token, None);
-        assert_eq!(
-            query,
-            vec![
-                ("status".to_owned(), String::new()),
-                ("count".to_owned(), String::new()),
-            ]
-        );
-    }
 
     #[test]
     fn api_path_requires_base_prefix() {

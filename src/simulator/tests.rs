@@ -1,5 +1,9 @@
 //! Tests of the simulator over HTTP on 127.0.0.1.
 
+mod catalogue;
+mod port_actions;
+mod pricing;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +52,57 @@ impl Fixture {
         send(self.client.get(url).query(&full_query)).await
     }
 
+    /// Sends `method` to `path` with the test token and `query`, and with
+    /// `body` under its content type when given. Returns the status and the
+    /// parsed JSON body.
+    async fn send_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: Query<'_>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (u16, Value) {
+        let mut full_query = vec![("token", TOKEN)];
+        full_query.extend_from_slice(query);
+        let url = format!("{}{path}", self.simulator.base_url());
+        let mut request = self.client.request(method, url).query(&full_query);
+        if let Some((content_type, bytes)) = body {
+            request = request
+                .header(http::header::CONTENT_TYPE, content_type)
+                .body(bytes);
+        }
+        send(request).await
+    }
+
+    /// Sends POST `path` with the test token and `query` and no body.
+    async fn post(&self, path: &str, query: Query<'_>) -> (u16, Value) {
+        self.send_with(reqwest::Method::POST, path, query, None)
+            .await
+    }
+
+    /// Sends POST `path` with the test token and `form` as a form-urlencoded
+    /// body.
+    async fn post_form(&self, path: &str, form: Query<'_>) -> (u16, Value) {
+        let body = (
+            "application/x-www-form-urlencoded",
+            form_encode(form).into_bytes(),
+        );
+        self.send_with(reqwest::Method::POST, path, &[], Some(body))
+            .await
+    }
+
+    /// Sends POST `path` with the test token and `body` as JSON.
+    async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).expect("JSON serializes");
+        self.send_with(
+            reqwest::Method::POST,
+            path,
+            &[],
+            Some(("application/json", bytes)),
+        )
+        .await
+    }
+
     /// Fetches the active and archived ports on one page of up to 1000.
     async fn all_ports(&self) -> Vec<Value> {
         let (status, body) = self.get("/ports", &[("count", "1000")]).await;
@@ -57,6 +112,27 @@ impl Fixture {
             .expect("ports is an array")
             .clone()
     }
+}
+
+/// Encodes `pairs` as `application/x-www-form-urlencoded`, escaping every
+/// byte other than ASCII letters and digits.
+fn form_encode(pairs: Query<'_>) -> String {
+    let escape = |text: &str| {
+        text.bytes()
+            .map(|byte| {
+                if byte.is_ascii_alphanumeric() {
+                    char::from(byte).to_string()
+                } else {
+                    format!("%{byte:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", escape(name), escape(value)))
+        .collect::<Vec<String>>()
+        .join("&")
 }
 
 fn client() -> reqwest::Client {
