@@ -207,6 +207,10 @@ pub enum Command {
         /// Token the simulated API accepts; a random one is printed when not given.
         #[arg(long = "token", env = "ASTRO_SIMULATOR_TOKEN", value_name = "TOKEN")]
         token: Option<String>,
+        /// Serve a generated account with this many active ports in place of the demo
+        /// account, for load tests and benchmarks.
+        #[arg(long = "ports", value_name = "COUNT", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+        ports: Option<u64>,
     },
 }
 

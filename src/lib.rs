@@ -158,6 +158,7 @@ pub async fn run_check(
 pub async fn run_simulate(
     listen: &str,
     token: Option<String>,
+    ports: Option<u64>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     let listener = TcpListener::bind(listen)
@@ -171,7 +172,11 @@ pub async fn run_simulate(
         None => sources::demo_token(),
     };
     let now = time::OffsetDateTime::now_utc();
-    let simulator = Simulator::start(listener, Account::demo(now), token.expose().to_owned())
+    let account = match ports {
+        Some(count) => generated_account(count, now),
+        None => Account::demo(now),
+    };
+    let simulator = Simulator::start(listener, account, token.expose().to_owned())
         .await
         .map_err(RunError::Simulator)?;
     // The simulated account's token is no secret, so the operator can copy it.
@@ -181,6 +186,33 @@ pub async fn run_simulate(
     shutdown.await;
     simulator.shutdown().await;
     Ok(())
+}
+
+/// Builds an account with `count` active ports of varied countries, operators and
+/// traffic, and no consumption, so that every scrape sees the same data.
+fn generated_account(count: u64, now: time::OffsetDateTime) -> Account {
+    const COUNTRIES: [(&str, &str); 6] = [
+        ("Germany", "Vodafone"),
+        ("Brazil", "Vivo"),
+        ("United States", "T-Mobile"),
+        ("Japan", "NTT Docomo"),
+        ("Poland", "Play"),
+        ("France", "Orange"),
+    ];
+    let mut account = Account::demo(now);
+    account.balance_burn_per_second = 0.0;
+    account.ports = (0..count)
+        .map(|index| {
+            let (country, operator) = COUNTRIES[(index % COUNTRIES.len() as u64) as usize];
+            let mut port = simulator::Port::new(100_000 + index, &format!("port {index}"), country);
+            port.operator = Some(operator.to_owned());
+            port.city = Some("Capital".to_owned());
+            port.traffic_used = (index * 7_919) % port.traffic_total;
+            port.ends_at = Some(now + time::Duration::days(1 + (index % 30) as i64));
+            port
+        })
+        .collect();
+    account
 }
 
 /// Formats an error with its chain of causes.

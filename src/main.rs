@@ -26,11 +26,18 @@ async fn main() -> ExitCode {
             Some(Command::Check) => {
                 astro_exporter::run_check(&cli, &env, &mut std::io::stdout()).await
             }
-            Some(Command::Simulate { listen, token }) => {
-                astro_exporter::run_simulate(&listen, token, astro_exporter::shutdown_signal())
-                    .await
-                    .map(|()| true)
-            }
+            Some(Command::Simulate {
+                listen,
+                token,
+                ports,
+            }) => astro_exporter::run_simulate(
+                &listen,
+                token,
+                ports,
+                astro_exporter::shutdown_signal(),
+            )
+            .await
+            .map(|()| true),
         }
     };
 

@@ -166,3 +166,22 @@ async fn consumed_traffic_shows_on_later_scrapes() {
         "used traffic must grow: {before} then {after}"
     );
 }
+
+#[tokio::test]
+async fn exporter_calls_only_the_read_endpoints() {
+    let env = TestEnv::start(astro_exporter::simulator::Account::demo(
+        time::OffsetDateTime::now_utc(),
+    ))
+    .await;
+    for _ in 0..3 {
+        env.scrape().await;
+    }
+
+    let reads = env.simulator.request_count("/balance") + env.simulator.request_count("/ports");
+    assert!(reads > 0);
+    assert_eq!(
+        env.simulator.total_request_count(),
+        reads,
+        "every request was GET /balance or GET /ports, none renews or changes an IP"
+    );
+}

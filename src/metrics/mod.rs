@@ -137,7 +137,8 @@ const API_REQUESTS: Metric = Metric {
 
 const BUILD_INFO: Metric = Metric {
     name: "astro_exporter_build_info",
-    help: "A metric with a constant value 1, labeled by the version of astro-exporter.",
+    help: "A metric with a constant value 1, labeled by the version of astro-exporter and \
+           of the Rust compiler that built it.",
     unit: None,
     kind: MetricType::Gauge,
 };
@@ -429,7 +430,10 @@ fn encode_exporter(
         .api_requests
         .encode(describe(encoder, &API_REQUESTS)?)?;
     describe(encoder, &BUILD_INFO)?
-        .encode_family(&[("version", env!("CARGO_PKG_VERSION"))])?
+        .encode_family(&[
+            ("version", env!("CARGO_PKG_VERSION")),
+            ("rustc_version", env!("ASTRO_EXPORTER_RUSTC_VERSION")),
+        ])?
         .encode_gauge(&1_i64)
 }
 

@@ -1,0 +1,357 @@
+//! End-to-end measurements of the release binary against the simulated API on
+//! loopback: scrape overhead against fetching the same API pages directly, CPU per
+//! scrape, resident memory, single flight under 200 concurrent scrapes, memory growth
+//! over 10,000 scrapes, and start-up time. Prints one table.
+//!
+//! Run with `benches/measure.sh` (or `cargo bench --bench scrape`). Linux only: it
+//! reads CPU time and memory from /proc.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_astro-exporter");
+const TOKEN: &str = "0123456789abcdef";
+/// The exporter's default page size, which the direct fetch uses too.
+const PAGE_SIZE: u64 = 100;
+const REPEATS: usize = 15;
+const CONCURRENT_SCRAPES: usize = 200;
+const GROWTH_SCRAPES: usize = 10_000;
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+fn start_simulator(ports: u64) -> (Process, String) {
+    let mut child = Command::new(BINARY)
+        .args([
+            "simulate",
+            "--listen",
+            "127.0.0.1:0",
+            "--token",
+            TOKEN,
+            "--ports",
+            &ports.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the simulated API");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the simulator's first line");
+    let url = line.trim().rsplit(' ').next().expect("base URL").to_owned();
+    (Process(child), url)
+}
+
+/// Starts the exporter and returns it with its address and the time from spawn to
+/// its first answered scrape.
+async fn start_exporter(api_url: &str, http: &reqwest::Client) -> (Process, String, Duration) {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("address").port()
+    };
+    let address = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    let child = Command::new(BINARY)
+        .args([
+            "--astro.api-url",
+            api_url,
+            "--web.listen-address",
+            &address,
+            "--log.level",
+            "error",
+        ])
+        .env("ASTRO_API_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the exporter");
+    let url = format!("http://{address}/metrics");
+    loop {
+        if let Ok(response) = http.get(&url).send().await
+            && response.status() == 200
+            && response.text().await.is_ok()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the exporter did not start"
+        );
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
+    (Process(child), url, started.elapsed())
+}
+
+/// Fetches what one scrape fetches, directly: the balance and the archived count
+/// concurrently with the pages of active ports, read one after another.
+async fn fetch_directly(http: &reqwest::Client, api_url: &str) {
+    let get = |path: String| {
+        let request = http
+            .get(format!("{api_url}{path}"))
+            .query(&[("token", TOKEN)]);
+        async move {
+            request
+                .send()
+                .await
+                .expect("API request")
+                .bytes()
+                .await
+                .expect("API body")
+        }
+    };
+    let pages = async {
+        let mut page = 1;
+        loop {
+            let body = get(format!(
+                "/ports?status=active&count={PAGE_SIZE}&page={page}&order=id&orderDirection=asc"
+            ))
+            .await;
+            let value: serde_json::Value = serde_json::from_slice(&body).expect("JSON page");
+            let total = value["total"].as_u64().unwrap_or(0);
+            if page * PAGE_SIZE >= total {
+                break;
+            }
+            page += 1;
+        }
+    };
+    tokio::join!(
+        get("/balance".to_owned()),
+        get("/ports?status=archived&count=1&page=1&order=id&orderDirection=asc".to_owned()),
+        pages
+    );
+}
+
+async fn scrape(http: &reqwest::Client, url: &str) -> Duration {
+    let started = Instant::now();
+    let response = http.get(url).send().await.expect("scrape");
+    assert_eq!(response.status(), 200);
+    response.bytes().await.expect("scrape body");
+    started.elapsed()
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Reads a `/proc/PID/status` field in kB, such as `VmRSS` or `VmHWM`, as bytes.
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map(|kilobytes| kilobytes * 1024)
+        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+}
+
+/// Returns the user and system CPU time of a process.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc stat");
+    // The command name is in parentheses and may contain spaces; fields follow it.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // NOTE: assumes 100 clock ticks per second, the value on Linux for x86 and arm.
+    Duration::from_millis(ticks * 10)
+}
+
+async fn upstream_calls(http: &reqwest::Client, url: &str) -> f64 {
+    let body = http
+        .get(url)
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    body.lines()
+        .filter(|line| line.starts_with("astro_api_requests_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn milliseconds(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+}
+
+async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
+    let (_simulator, api_url) = start_simulator(ports);
+    let (exporter, url, _) = start_exporter(&api_url, http).await;
+    let pid = exporter.pid();
+    let idle = status_bytes(pid, "VmRSS");
+    for _ in 0..3 {
+        scrape(http, &url).await;
+        fetch_directly(http, &api_url).await;
+    }
+
+    let mut floor = Vec::new();
+    let mut scrapes = Vec::new();
+    let cpu_before = cpu_time(pid);
+    for _ in 0..REPEATS {
+        let started = Instant::now();
+        fetch_directly(http, &api_url).await;
+        floor.push(started.elapsed());
+        scrapes.push(scrape(http, &url).await);
+    }
+    let cpu_per_scrape = (cpu_time(pid) - cpu_before) / REPEATS as u32;
+    let (floor, lone) = (median(floor), median(scrapes));
+    let label = |name: &str| format!("{name} ({ports} ports)");
+    rows.push((
+        label("scrape time / direct fetch"),
+        format!("{:.3}", lone.as_secs_f64() / floor.as_secs_f64()),
+        format!("{} / {}", milliseconds(lone), milliseconds(floor)),
+    ));
+    rows.push((
+        label("exporter CPU per scrape"),
+        milliseconds(cpu_per_scrape),
+        String::new(),
+    ));
+
+    let calls_before = upstream_calls(http, &url).await;
+    let mut concurrent = JoinSet::new();
+    for _ in 0..CONCURRENT_SCRAPES {
+        let http = http.clone();
+        let url = url.clone();
+        concurrent.spawn(async move { scrape(&http, &url).await });
+    }
+    let slowest = concurrent
+        .join_all()
+        .await
+        .into_iter()
+        .max()
+        .expect("scrapes");
+    let calls_after = upstream_calls(http, &url).await;
+    let one_set = (ports.div_ceil(PAGE_SIZE).max(1) + 2) as f64;
+    let concurrent_calls = calls_after - calls_before - one_set;
+    rows.push((
+        label(&format!(
+            "upstream calls, {CONCURRENT_SCRAPES} concurrent scrapes"
+        )),
+        format!("{concurrent_calls}"),
+        format!("one set is {one_set}"),
+    ));
+    rows.push((
+        label("slowest concurrent scrape / lone scrape"),
+        format!("{:.2}", slowest.as_secs_f64() / lone.as_secs_f64()),
+        format!("{} / {}", milliseconds(slowest), milliseconds(lone)),
+    ));
+    rows.push((
+        label("peak resident memory"),
+        megabytes(status_bytes(pid, "VmHWM")),
+        String::new(),
+    ));
+    rows.push((
+        label("idle resident memory, before any scrape"),
+        megabytes(idle),
+        String::new(),
+    ));
+}
+
+async fn measure_growth(http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
+    let ports = 100;
+    let (_simulator, api_url) = start_simulator(ports);
+    let (exporter, url, _) = start_exporter(&api_url, http).await;
+    let mut after_first_thousand = 0;
+    for count in 1..=GROWTH_SCRAPES {
+        scrape(http, &url).await;
+        if count == 1_000 {
+            after_first_thousand = status_bytes(exporter.pid(), "VmRSS");
+        }
+    }
+    let after_all = status_bytes(exporter.pid(), "VmRSS");
+    rows.push((
+        format!("resident memory growth, scrapes 1,000 to {GROWTH_SCRAPES} ({ports} ports)"),
+        format!(
+            "{:+.1} %",
+            (after_all as f64 / after_first_thousand as f64 - 1.0) * 100.0
+        ),
+        format!(
+            "{} then {}",
+            megabytes(after_first_thousand),
+            megabytes(after_all)
+        ),
+    ));
+}
+
+async fn measure_startup(http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
+    let (_simulator, api_url) = start_simulator(10);
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let (_exporter, _, elapsed) = start_exporter(&api_url, http).await;
+        times.push(elapsed);
+    }
+    rows.push((
+        "start-up to first served /metrics (10 ports)".to_owned(),
+        milliseconds(median(times)),
+        "median of 5".to_owned(),
+    ));
+}
+
+fn main() {
+    // `cargo bench` passes flags such as --bench; only `--quick` is ours.
+    let quick = std::env::args().any(|argument| argument == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("HTTP client");
+        let mut rows = Vec::new();
+        let sizes: &[u64] = if quick { &[1_000] } else { &[1_000, 10_000] };
+        for &ports in sizes {
+            measure(ports, &http, &mut rows).await;
+        }
+        if !quick {
+            measure_growth(&http, &mut rows).await;
+        }
+        measure_startup(&http, &mut rows).await;
+
+        let width = rows
+            .iter()
+            .map(|(name, _, _)| name.len())
+            .max()
+            .unwrap_or(0);
+        println!("| {:width$} | value | detail |", "measurement");
+        println!("| {} | --- | --- |", "-".repeat(width));
+        for (name, value, detail) in rows {
+            println!("| {name:width$} | {value} | {detail} |");
+        }
+    });
+}
