@@ -51,17 +51,25 @@ fn start_simulator(ports: u64) -> (Process, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting the simulated API");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout"))
+    stdout
         .read_line(&mut line)
         .expect("the simulator's first line");
     let url = line.trim().rsplit(' ').next().expect("base URL").to_owned();
+    // Keep reading, so that the simulator never writes to a closed pipe.
+    std::thread::spawn(move || for _ in stdout.lines() {});
     (Process(child), url)
 }
 
-/// Starts the exporter and returns it with its address and the time from spawn to
-/// its first answered scrape.
-async fn start_exporter(api_url: &str, http: &reqwest::Client) -> (Process, String, Duration) {
+/// Starts the exporter and returns it with its metrics URL and the time from spawn
+/// until `ready_path` answers 200: `/metrics` to time a start-up, `/-/healthy` to
+/// leave the exporter unscraped.
+async fn start_exporter(
+    api_url: &str,
+    http: &reqwest::Client,
+    ready_path: &str,
+) -> (Process, String, Duration) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
         listener.local_addr().expect("address").port()
@@ -83,8 +91,9 @@ async fn start_exporter(api_url: &str, http: &reqwest::Client) -> (Process, Stri
         .spawn()
         .expect("starting the exporter");
     let url = format!("http://{address}/metrics");
+    let ready = format!("http://{address}{ready_path}");
     loop {
-        if let Ok(response) = http.get(&url).send().await
+        if let Ok(response) = http.get(&ready).send().await
             && response.status() == 200
             && response.text().await.is_ok()
         {
@@ -100,8 +109,9 @@ async fn start_exporter(api_url: &str, http: &reqwest::Client) -> (Process, Stri
 }
 
 /// Fetches what one scrape fetches, directly: the balance and the archived count
-/// concurrently with the pages of active ports, read one after another.
-async fn fetch_directly(http: &reqwest::Client, api_url: &str) {
+/// concurrently with the pages of active ports, read one after another. The bodies
+/// are read but not decoded, and the page count comes from the known port count.
+async fn fetch_directly(http: &reqwest::Client, api_url: &str, ports: u64) {
     let get = |path: String| {
         let request = http
             .get(format!("{api_url}{path}"))
@@ -117,18 +127,11 @@ async fn fetch_directly(http: &reqwest::Client, api_url: &str) {
         }
     };
     let pages = async {
-        let mut page = 1;
-        loop {
-            let body = get(format!(
+        for page in 1..=ports.div_ceil(PAGE_SIZE).max(1) {
+            get(format!(
                 "/ports?status=active&count={PAGE_SIZE}&page={page}&order=id&orderDirection=asc"
             ))
             .await;
-            let value: serde_json::Value = serde_json::from_slice(&body).expect("JSON page");
-            let total = value["total"].as_u64().unwrap_or(0);
-            if page * PAGE_SIZE >= total {
-                break;
-            }
-            page += 1;
         }
     };
     tokio::join!(
@@ -210,12 +213,12 @@ fn milliseconds(duration: Duration) -> String {
 
 async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
     let (_simulator, api_url) = start_simulator(ports);
-    let (exporter, url, _) = start_exporter(&api_url, http).await;
+    let (exporter, url, _) = start_exporter(&api_url, http, "/-/healthy").await;
     let pid = exporter.pid();
     let idle = status_bytes(pid, "VmRSS");
     for _ in 0..3 {
         scrape(http, &url).await;
-        fetch_directly(http, &api_url).await;
+        fetch_directly(http, &api_url, ports).await;
     }
 
     let mut floor = Vec::new();
@@ -223,11 +226,12 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     let cpu_before = cpu_time(pid);
     for _ in 0..REPEATS {
         let started = Instant::now();
-        fetch_directly(http, &api_url).await;
+        fetch_directly(http, &api_url, ports).await;
         floor.push(started.elapsed());
         scrapes.push(scrape(http, &url).await);
     }
     let cpu_per_scrape = (cpu_time(pid) - cpu_before) / REPEATS as u32;
+    let peak_lone = status_bytes(pid, "VmHWM");
     let (floor, lone) = (median(floor), median(scrapes));
     let label = |name: &str| format!("{name} ({ports} ports)");
     rows.push((
@@ -241,6 +245,14 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         String::new(),
     ));
 
+    // Open the connections first, as a scraper that keeps its connections would have
+    // them, so that the scrapes start together; HEAD does not call the API.
+    let mut warm_up = JoinSet::new();
+    for _ in 0..CONCURRENT_SCRAPES {
+        let request = http.head(&url);
+        warm_up.spawn(async move { request.send().await.expect("HEAD request") });
+    }
+    warm_up.join_all().await;
     let calls_before = upstream_calls(http, &url).await;
     let mut concurrent = JoinSet::new();
     for _ in 0..CONCURRENT_SCRAPES {
@@ -270,7 +282,12 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         format!("{} / {}", milliseconds(slowest), milliseconds(lone)),
     ));
     rows.push((
-        label("peak resident memory"),
+        label("peak resident memory, lone scrapes"),
+        megabytes(peak_lone),
+        String::new(),
+    ));
+    rows.push((
+        label("peak resident memory, after the concurrent scrapes"),
         megabytes(status_bytes(pid, "VmHWM")),
         String::new(),
     ));
@@ -284,7 +301,7 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
 async fn measure_growth(http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
     let ports = 100;
     let (_simulator, api_url) = start_simulator(ports);
-    let (exporter, url, _) = start_exporter(&api_url, http).await;
+    let (exporter, url, _) = start_exporter(&api_url, http, "/-/healthy").await;
     let mut after_first_thousand = 0;
     for count in 1..=GROWTH_SCRAPES {
         scrape(http, &url).await;
@@ -311,7 +328,7 @@ async fn measure_startup(http: &reqwest::Client, rows: &mut Vec<(String, String,
     let (_simulator, api_url) = start_simulator(10);
     let mut times = Vec::new();
     for _ in 0..5 {
-        let (_exporter, _, elapsed) = start_exporter(&api_url, http).await;
+        let (_exporter, _, elapsed) = start_exporter(&api_url, http, "/metrics").await;
         times.push(elapsed);
     }
     rows.push((

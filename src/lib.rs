@@ -19,6 +19,7 @@ pub mod sources;
 pub mod web;
 
 use std::future::Future;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -116,6 +117,7 @@ pub async fn run(
         telemetry_path: cli.telemetry_path,
         timeout_offset: cli.timeout_offset,
         web: Arc::clone(&web),
+        encoded: Default::default(),
     });
     let watcher = tokio::spawn(Arc::clone(&web).watch(web::RELOAD_CHECK_INTERVAL));
     server::serve(exporter, listener, shutdown).await;
@@ -179,9 +181,12 @@ pub async fn run_simulate(
     let simulator = Simulator::start(listener, account, token.expose().to_owned())
         .await
         .map_err(RunError::Simulator)?;
-    // The simulated account's token is no secret, so the operator can copy it.
-    println!("Simulated Astro API at {}", simulator.base_url());
-    println!("Token: {}", token.expose());
+    // The simulated account's token is no secret, so the operator can copy it. A
+    // closed standard output must not stop the server, so write errors are ignored.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "Simulated Astro API at {}", simulator.base_url());
+    let _ = writeln!(stdout, "Token: {}", token.expose());
+    let _ = stdout.flush();
     tracing::info!(api_url = %simulator.base_url(), "simulated Astro API started");
     shutdown.await;
     simulator.shutdown().await;

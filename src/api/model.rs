@@ -205,6 +205,9 @@ pub fn parse_balance(body: &[u8]) -> Result<Balance, BodyError> {
 /// Accepts the list under `data.ports` (what the API sends) and, defensively, directly
 /// under `data` (what the provider's documentation shows).
 pub fn parse_ports_page(body: &[u8]) -> Result<PortsPage, BodyError> {
+    if let Some(page) = parse_well_formed_page(body) {
+        return Ok(page);
+    }
     let envelope = open_envelope(body)?;
     let data = envelope.data.ok_or(BodyError::MissingData)?;
     let entries: Vec<&RawValue> = if data.get().trim_start().starts_with('[') {
@@ -223,6 +226,44 @@ pub fn parse_ports_page(body: &[u8]) -> Result<PortsPage, BodyError> {
         ports,
         entries: entries.len(),
         total: whole_count(envelope.total, "total"),
+    })
+}
+
+/// Decodes a page in one pass when it has the usual shape: status "ok" and a list of
+/// port objects under `data.ports`. Returns `None` for anything else (an error, a
+/// list in another place, an entry that is not an object), which the slower path
+/// of [`parse_ports_page`] then handles entry by entry.
+fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
+    #[derive(Deserialize)]
+    struct WellFormedPage {
+        #[serde(default)]
+        status: Lenient<String>,
+        #[serde(default)]
+        total: Lenient<f64>,
+        data: WellFormedData,
+    }
+
+    #[derive(Deserialize)]
+    struct WellFormedData {
+        ports: Vec<RawPort>,
+    }
+
+    let page: WellFormedPage = serde_json::from_slice(body).ok()?;
+    if page.status.as_value().is_some_and(|status| status != "ok") {
+        return None;
+    }
+    let entries = page.data.ports.len();
+    let ports = page
+        .data
+        .ports
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, raw)| convert_port(index, raw))
+        .collect();
+    Some(PortsPage {
+        ports,
+        entries,
+        total: whole_count(page.total, "total"),
     })
 }
 
@@ -281,6 +322,12 @@ fn decode_port(index: usize, entry: &RawValue) -> Option<Port> {
             return None;
         }
     };
+    convert_port(index, raw)
+}
+
+/// Converts a decoded port entry, or returns `None` (with a debug log) when it has
+/// no usable `id`.
+fn convert_port(index: usize, raw: RawPort) -> Option<Port> {
     let id = match raw.id {
         Lenient::Value(id) if !id.is_empty() => id,
         _ => {

@@ -1,6 +1,7 @@
 //! The HTTP server: the metrics endpoint, a landing page and a health check, behind
 //! the protection of the web configuration file.
 
+mod encoded;
 mod listen;
 
 use std::collections::BTreeMap;
@@ -19,7 +20,10 @@ use http_body_util::Full;
 use hyper::body::Body;
 use tokio::time::Instant;
 
+pub use encoded::EncodedBodies;
 pub use listen::serve;
+
+use encoded::BodyKind;
 
 use crate::metrics::{self, ExporterMetrics, Format};
 use crate::sources::Source;
@@ -47,6 +51,8 @@ pub struct Exporter {
     pub timeout_offset: Duration,
     /// TLS, authentication and headers, as the web configuration file sets them.
     pub web: Arc<WebConfigHandle>,
+    /// Responses encoded for one snapshot, shared by the scrapes that share it.
+    pub encoded: EncodedBodies,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -162,11 +168,31 @@ impl Exporter {
             }
             None => None,
         };
-        let exporter = with_exporter.then_some(&self.metrics);
-        let body = match metrics::encode(snapshot, exporter, format) {
+        let kind = BodyKind {
+            with_exporter,
+            format,
+            gzip: accepts_gzip(headers),
+        };
+        let encode = || {
+            let exporter = with_exporter.then_some(&self.metrics);
+            let text = metrics::encode(snapshot.clone(), exporter, format)
+                .map_err(|error| ("encoding", error.to_string()))?;
+            if kind.gzip {
+                let compressed =
+                    gzip(text.as_bytes()).map_err(|error| ("compressing", error.to_string()))?;
+                Ok(Bytes::from(compressed))
+            } else {
+                Ok(Bytes::from(text))
+            }
+        };
+        let body = match &snapshot {
+            Some(snapshot) => self.encoded.get_or_encode(snapshot, kind, encode),
+            None => encode(),
+        };
+        let body = match body {
             Ok(body) => body,
-            Err(error) => {
-                tracing::error!(%error, "encoding the metrics failed");
+            Err((step, error)) => {
+                tracing::error!(%error, "{step} the metrics failed");
                 return plain(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "encoding the metrics failed\n",
@@ -174,30 +200,12 @@ impl Exporter {
             }
         };
 
-        let mut response = if accepts_gzip(headers) {
-            match gzip(body.as_bytes()) {
-                Ok(compressed) => {
-                    let mut response = with_content_type(
-                        StatusCode::OK,
-                        format.content_type(),
-                        Bytes::from(compressed),
-                    );
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                    response
-                }
-                Err(error) => {
-                    tracing::error!(%error, "compressing the metrics failed");
-                    return plain(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "compressing the metrics failed\n",
-                    );
-                }
-            }
-        } else {
-            with_content_type(StatusCode::OK, format.content_type(), Bytes::from(body))
-        };
+        let mut response = with_content_type(StatusCode::OK, format.content_type(), body);
+        if kind.gzip {
+            response
+                .headers_mut()
+                .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         response
             .headers_mut()
             .insert(VARY, HeaderValue::from_static("Accept-Encoding"));

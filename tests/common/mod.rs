@@ -128,6 +128,7 @@ impl TestEnv {
             telemetry_path: "/metrics".to_owned(),
             timeout_offset: Duration::from_millis(500),
             web: Arc::clone(&web),
+            encoded: Default::default(),
         });
 
         let watcher = tokio::spawn(Arc::clone(&web).watch(Duration::from_millis(50)));
