@@ -102,7 +102,7 @@ fn account_in_trouble(now: OffsetDateTime) -> Account {
     account
 }
 
-/// An account with plenty of money, traffic and time.
+/// Returns an account with plenty of money, traffic and time.
 fn healthy_account(now: OffsetDateTime) -> Account {
     let mut account = common::empty_account();
     account.balance = 500.0;
@@ -119,7 +119,7 @@ fn healthy_port(id: u64, now: OffsetDateTime) -> Port {
     port
 }
 
-/// The rules with every `for:` shortened to one second, so that alerts fire within
+/// Returns the rules with every `for:` shortened to one second, so that alerts fire within
 /// the test. The expressions, labels and annotations are the shipped ones.
 fn rules_for_test() -> String {
     let rules = std::fs::read_to_string(repository_file("alerts/astro.rules.yml"))
@@ -144,7 +144,7 @@ fn rules_for_test() -> String {
     lines.join("\n")
 }
 
-/// The Alertmanager example with its webhooks pointed at `webhook` and its waits
+/// Returns the Alertmanager example with its webhooks pointed at `webhook` and its waits
 /// shortened to a second.
 fn alertmanager_config_for_test(webhook: &str) -> String {
     let example = std::fs::read_to_string(repository_file("alerts/alertmanager.example.yml"))

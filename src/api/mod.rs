@@ -40,7 +40,7 @@ const RETRY_DELAY: Duration = Duration::from_millis(200);
 /// Pause after a 429 response that has no usable `Retry-After` header.
 pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
 
-/// Longest pause a `Retry-After` header can impose, so that a wrong date cannot stop
+/// Maximum pause a `Retry-After` header can impose, so that a wrong date cannot stop
 /// the exporter for days.
 const MAX_RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -124,8 +124,8 @@ pub enum ApiError {
     /// The body arrived but could not be used.
     #[error("{request}: {detail}")]
     Body { request: String, detail: String },
-    /// The call was not sent because the API answered 429 earlier and the pause it
-    /// asked for has not ended.
+    /// The call was not sent because the API responded 429 earlier and the pause it
+    /// requested has not ended.
     #[error("{request}: not sent, the API rate limit pause ends in {}s", remaining.as_secs().max(1))]
     RateLimited {
         request: String,
@@ -134,7 +134,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The HTTP status of the response, when one arrived with an error status.
+    /// Returns the HTTP status of the response, when one arrived with an error status.
     pub fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
@@ -142,7 +142,7 @@ impl ApiError {
         }
     }
 
-    /// Whether the API rejected the token (HTTP 401 or 403).
+    /// Returns whether the API rejected the token (HTTP 401 or 403).
     pub fn is_token_rejected(&self) -> bool {
         matches!(self.status(), Some(401 | 403))
     }
@@ -153,7 +153,7 @@ impl ApiError {
 pub struct PortList {
     /// The distinct ports received, in the order the API listed them.
     pub ports: Vec<Port>,
-    /// The API's `total`: how many ports it says match.
+    /// The API's `total`: the number of ports that match, as the API reports it.
     pub total: Option<u64>,
     /// False when paging stopped before every port arrived: the server repeated a
     /// page, ignored the page parameter, or never reached its own `total`.
@@ -219,7 +219,7 @@ impl Client {
         })
     }
 
-    /// The base URL, which never contains the token.
+    /// Returns the base URL, which never contains the token.
     pub fn base_url(&self) -> &Url {
         &self.config.base_url
     }
@@ -241,7 +241,7 @@ impl Client {
         let page_size = self.config.page_size.to_string();
 
         // Entries without a usable id count toward the total, because the API counts
-        // them, but they cannot be told apart from each other across pages.
+        // them, but nothing distinguishes one from another across pages.
         let mut unreadable = 0_u64;
         for page_number in 1..=MAX_PAGES {
             let page = self
@@ -589,10 +589,10 @@ impl ErrorWithoutUrl<'_> {
 /// Largest error body read for its message, in bytes.
 const MAX_ERROR_BODY_BYTES: u64 = 64 * 1024;
 
-/// Longest upstream error message kept, in characters; the rest is cut.
+/// Maximum length of an upstream error message kept, in characters. The rest is cut.
 const MAX_MESSAGE_CHARS: usize = 300;
 
-/// A request sent but not yet answered; see [`Client::send_once`].
+/// A request sent without a response yet, as [`Client::send_once`] tracks it.
 struct UnansweredRequest<'a> {
     client: &'a Client,
     endpoint: Endpoint,
