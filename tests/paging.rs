@@ -95,10 +95,12 @@ async fn server_ignoring_the_page_parameter_stops_after_a_repeated_page() {
     let body = env.scrape().await;
 
     assert_eq!(traffic_left_ports(&body), ["1", "2"]);
+    // Page 3 is fetched while page 2 is decoded, because the total says it exists;
+    // only decoding page 2 shows that the server repeats itself.
     assert_eq!(
         env.simulator.request_count("/ports"),
-        3,
-        "two active pages and one archived page"
+        4,
+        "two active pages, one prefetched page and one archived page"
     );
     assert_eq!(
         value(&body, r#"astro_ports_total{status="active"}"#),
@@ -157,10 +159,12 @@ async fn total_that_is_never_reached_stops_at_the_empty_page() {
     let body = env.scrape().await;
 
     assert_eq!(traffic_left_ports(&body), ["1", "2", "3"]);
+    // Page 4 is fetched while the empty page 3 is decoded, because the total says
+    // more ports exist.
     assert_eq!(
         env.simulator.request_count("/ports"),
-        4,
-        "three active pages and one archived page"
+        5,
+        "three active pages, one prefetched page and one archived page"
     );
     assert_eq!(
         value(

@@ -243,10 +243,37 @@ impl Client {
         // Entries without a usable id count toward the total, because the API counts
         // them, but nothing distinguishes one from another across pages.
         let mut unreadable = 0_u64;
+        let mut body = self
+            .fetch_ports_page("active", &page_size, 1, deadline)
+            .await?;
         for page_number in 1..=MAX_PAGES {
-            let page = self
-                .ports_page("active", &page_size, page_number, deadline)
-                .await?;
+            // While this page is decoded on a blocking thread, the next page is already
+            // fetched when the API's total says that it exists, so decoding costs no
+            // time of its own except on the last page. No page is requested that the
+            // sequential loop would not request, unless the server misbehaves.
+            let fetched = ports.len() as u64 + unreadable;
+            let next_exists =
+                total.is_some_and(|total| fetched + u64::from(self.config.page_size) < total);
+            // The decoder's debug lines go to the caller's log subscriber.
+            let dispatch = tracing::dispatcher::get_default(|current| current.clone());
+            let decode = tokio::task::spawn_blocking(move || {
+                tracing::dispatcher::with_default(&dispatch, || model::parse_ports_page(&body))
+            });
+            let (decoded, prefetched) = if next_exists && page_number < MAX_PAGES {
+                let next = self.fetch_ports_page("active", &page_size, page_number + 1, deadline);
+                let (decoded, next) = tokio::join!(decode, next);
+                (decoded, Some(next))
+            } else {
+                (decode.await, None)
+            };
+            let request = || format!("GET /ports (status=active, page {page_number})");
+            let page = decoded
+                .map_err(|error| ApiError::Body {
+                    request: request(),
+                    detail: format!("decoding failed: {error}"),
+                })?
+                .map_err(|error| self.body_error(request(), error))?;
+
             total = page.total.or(total);
             let readable = page.ports.len();
             unreadable += (page.entries - readable) as u64;
@@ -276,6 +303,13 @@ impl Client {
             if repeated {
                 return Ok(self.partial_list(ports, total, false, page_number));
             }
+            body = match prefetched {
+                Some(next) => next?,
+                None => {
+                    self.fetch_ports_page("active", &page_size, page_number + 1, deadline)
+                        .await?
+                }
+            };
         }
         Ok(self.partial_list(ports, total, false, MAX_PAGES))
     }
@@ -320,6 +354,19 @@ impl Client {
         page: u32,
         deadline: Instant,
     ) -> Result<PortsPage, ApiError> {
+        let body = self.fetch_ports_page(status, count, page, deadline).await?;
+        let request = format!("GET /ports (status={status}, page {page})");
+        model::parse_ports_page(&body).map_err(|error| self.body_error(request, error))
+    }
+
+    /// Fetches one page of `GET /ports` without decoding it.
+    async fn fetch_ports_page(
+        &self,
+        status: &str,
+        count: &str,
+        page: u32,
+        deadline: Instant,
+    ) -> Result<Bytes, ApiError> {
         let request = format!("GET /ports (status={status}, page {page})");
         let page = page.to_string();
         let query = [
@@ -329,10 +376,7 @@ impl Client {
             ("order", "id"),
             ("orderDirection", "asc"),
         ];
-        let body = self
-            .get(Endpoint::Ports, &request, &query, deadline)
-            .await?;
-        model::parse_ports_page(&body).map_err(|error| self.body_error(request, error))
+        self.get(Endpoint::Ports, &request, &query, deadline).await
     }
 
     /// Sends one GET request and returns the body of a 2xx response.
