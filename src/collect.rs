@@ -40,7 +40,7 @@ impl Part {
     }
 }
 
-/// What one scrape collected. A failed part leaves its fields `None` and its success
+/// The data one scrape collected. A failed part leaves its fields `None` and its success
 /// flag false; the other part's data is kept.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
@@ -58,12 +58,12 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Whether every API call of the scrape succeeded.
+    /// Returns whether every API call of the scrape succeeded.
     pub fn up(&self) -> bool {
         self.balance_success && self.ports_success
     }
 
-    /// Whether the given part succeeded.
+    /// Returns whether the given part succeeded.
     pub fn success(&self, part: Part) -> bool {
         match part {
             Part::Balance => self.balance_success,
@@ -159,10 +159,7 @@ impl Scraper {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         Arc::new(Snapshot {
-            last_success: state
-                .last_success
-                .as_ref()
-                .and_then(|(_, snapshot)| snapshot.last_success),
+            last_success: state.last_success_time(),
             ..Snapshot::default()
         })
     }
@@ -189,10 +186,7 @@ impl Scraper {
                 state.last_success = Some((Instant::now(), Arc::clone(&snapshot)));
                 snapshot
             } else {
-                snapshot.last_success = state
-                    .last_success
-                    .as_ref()
-                    .and_then(|(_, last)| last.last_success);
+                snapshot.last_success = state.last_success_time();
                 Arc::new(snapshot)
             }
         };
@@ -306,6 +300,13 @@ impl Drop for ClearInFlight<'_> {
 }
 
 impl State {
+    /// Returns when the last fully successful snapshot was fetched.
+    fn last_success_time(&self) -> Option<SystemTime> {
+        self.last_success
+            .as_ref()
+            .and_then(|(_, snapshot)| snapshot.last_success)
+    }
+
     /// Returns the last successful snapshot if it is younger than `ttl`.
     fn fresh_success(&self, ttl: Duration) -> Option<Arc<Snapshot>> {
         let (fetched, snapshot) = self.last_success.as_ref()?;

@@ -10,6 +10,7 @@ pub mod api;
 mod check;
 pub mod collect;
 pub mod config;
+mod form;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
@@ -194,7 +195,7 @@ pub async fn run_simulate(
 }
 
 /// Builds an account with `count` active ports of varied countries, operators and
-/// traffic, and no consumption, so that every scrape sees the same data.
+/// traffic, and no consumption, so that every scrape gets the same data.
 fn generated_account(count: u64, now: time::OffsetDateTime) -> Account {
     const COUNTRIES: [(&str, &str); 6] = [
         ("Germany", "Vodafone"),
@@ -222,8 +223,16 @@ fn generated_account(count: u64, now: time::OffsetDateTime) -> Account {
 
 /// Formats an error with its chain of causes.
 fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
+    with_causes(error, error.source())
+}
+
+/// Formats `message` followed by every cause in the chain that starts at `source`,
+/// separated by ": ".
+pub(crate) fn with_causes(
+    message: &dyn std::fmt::Display,
+    mut source: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    let mut text = message.to_string();
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

@@ -248,7 +248,7 @@ impl Client {
             .await?;
         for page_number in 1..=MAX_PAGES {
             // While this page is decoded on a blocking thread, the next page is already
-            // fetched when the API's total says that it exists, so decoding costs no
+            // fetched when the API's total shows that it exists, so decoding costs no
             // time of its own except on the last page. No page is requested that the
             // sequential loop would not request, unless the server misbehaves.
             let fetched = ports.len() as u64 + unreadable;
@@ -590,14 +590,7 @@ impl Client {
 
     /// Describes a transport error with its chain of causes, without the URL.
     fn describe(&self, error: &reqwest::Error) -> String {
-        let error = ErrorWithoutUrl(error);
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let text = crate::with_causes(&ErrorWithoutUrl(error), error.source());
         self.config.token.redact(&text)
     }
 }
@@ -621,12 +614,6 @@ impl std::fmt::Display for ErrorWithoutUrl<'_> {
             "HTTP error"
         };
         f.write_str(kind)
-    }
-}
-
-impl ErrorWithoutUrl<'_> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
     }
 }
 

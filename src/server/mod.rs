@@ -25,6 +25,7 @@ pub use listen::serve;
 
 use encoded::BodyKind;
 
+use crate::form::percent_decode;
 use crate::metrics::{self, ExporterMetrics, Format};
 use crate::sources::Source;
 use crate::web::{WebConfig, WebConfigHandle};
@@ -116,7 +117,7 @@ impl Exporter {
             let name = query_parameter(request.uri().query(), "account");
             let source = match name.as_deref() {
                 None | Some("") => {
-                    return plain_owned(
+                    return plain(
                         StatusCode::BAD_REQUEST,
                         "missing parameter account\n".to_owned(),
                     );
@@ -126,7 +127,7 @@ impl Exporter {
                     None => {
                         let reason =
                             format!("unknown account {name:?}: it is not in --config.file\n");
-                        return plain_owned(StatusCode::BAD_REQUEST, reason);
+                        return plain(StatusCode::BAD_REQUEST, reason);
                     }
                 },
             };
@@ -259,13 +260,7 @@ impl Exporter {
     }
 }
 
-fn plain_owned(status: StatusCode, text: String) -> HttpResponse {
-    with_content_type(status, "text/plain; charset=utf-8", Bytes::from(text))
-}
-
-/// Returns the first value of a query parameter. Account names contain only
-/// letters, digits, `_`, `-` and `.`, so a value is compared as sent after `+` and
-/// percent escapes of those characters are decoded.
+/// Returns the first value of a query parameter, form-decoded.
 fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -273,39 +268,8 @@ fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let escaped = (bytes[index] == b'%')
-            .then(|| text.get(index + 1..index + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                decoded.push(byte);
-                index += 3;
-            }
-            None => {
-                decoded.push(if bytes[index] == b'+' {
-                    b' '
-                } else {
-                    bytes[index]
-                });
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-fn plain(status: StatusCode, text: &'static str) -> HttpResponse {
-    with_content_type(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from_static(text.as_bytes()),
-    )
+fn plain(status: StatusCode, text: impl Into<Bytes>) -> HttpResponse {
+    with_content_type(status, "text/plain; charset=utf-8", text.into())
 }
 
 fn with_content_type(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
@@ -400,6 +364,14 @@ mod tests {
         assert_eq!(
             query_parameter(Some("account"), "account"),
             Some(String::new())
+        );
+    }
+
+    #[test]
+    fn malformed_escape_in_a_query_stays_as_written() {
+        assert_eq!(
+            query_parameter(Some("account=%+1"), "account"),
+            Some("% 1".to_owned())
         );
     }
 

@@ -1,5 +1,6 @@
 //! Decoding of request parameters from the query string and the body.
 
+use crate::form::percent_decode;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -139,47 +140,6 @@ pub(super) fn split_query(raw: &str) -> (Option<String>, Vec<(String, String)>) 
     (token, query)
 }
 
-/// Decodes `application/x-www-form-urlencoded` text: `+` is a space and
-/// `%XX` a byte. Malformed escapes stay as written, and invalid UTF-8 is
-/// replaced with U+FFFD.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => {
-                decoded.push(b' ');
-                index += 1;
-            }
-            b'%' => match bytes.get(index + 1..index + 3).and_then(hex_byte) {
-                Some(byte) => {
-                    decoded.push(byte);
-                    index += 3;
-                }
-                None => {
-                    decoded.push(b'%');
-                    index += 1;
-                }
-            },
-            byte => {
-                decoded.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
-}
-
-fn hex_byte(digits: &[u8]) -> Option<u8> {
-    let [high, low] = digits else {
-        return None;
-    };
-    let high = char::from(*high).to_digit(16)?;
-    let low = char::from(*low).to_digit(16)?;
-    u8::try_from(high * 16 + low).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,16 +148,6 @@ mod tests {
         list.iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn percent_decode_handles_escapes() {
-        assert_eq!(percent_decode("a+b%20c"), "a b c");
-        assert_eq!(percent_decode("S%C3%A3o"), "São");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%+1"), "% 1");
-        assert_eq!(percent_decode("%C3"), "\u{FFFD}");
     }
 
     #[test]
