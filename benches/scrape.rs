@@ -63,7 +63,7 @@ fn start_simulator(ports: u64) -> (Process, String) {
 }
 
 /// Starts the exporter and returns it with its metrics URL and the time from spawn
-/// until `ready_path` answers 200: `/metrics` to time a start-up, `/-/healthy` to
+/// until `ready_path` returns 200: `/metrics` to time a start-up, `/-/healthy` to
 /// leave the exporter unscraped.
 async fn start_exporter(
     api_url: &str,

@@ -1,5 +1,5 @@
 //! The `check` command: one call of each API endpoint per account, and a short
-//! summary that tells an operator whether the setup works.
+//! summary that shows an operator whether the setup works.
 
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

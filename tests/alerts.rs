@@ -41,7 +41,7 @@ fn rules_pass_their_unit_tests() {
 }
 
 #[test]
-fn every_alert_has_unit_tests_that_fire_and_stay_silent() {
+fn every_alert_has_firing_and_silent_tests() {
     let rules = std::fs::read_to_string("alerts/astro.rules.yml").expect("reading the rules");
     let tests =
         std::fs::read_to_string("alerts/astro.rules.test.yml").expect("reading the rule tests");

@@ -282,7 +282,7 @@ async fn token_is_absent_from_logs_and_responses() {
 }
 
 #[tokio::test]
-async fn failed_api_call_logs_one_warning_naming_endpoint_and_status() {
+async fn failed_call_logs_one_warning() {
     let simulator = start_simulator().await;
     simulator.set_responder(Some(Arc::new(|request| {
         (request.path == "/balance").then(|| Reply::error(502, "upstream unavailable"))

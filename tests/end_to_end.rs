@@ -74,9 +74,9 @@ fn repository_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// An account about to run out of money (4 USD spent at 0.1 cent a second), with a
-/// port nearly out of traffic and using it fast, a port out of traffic, a port that
-/// expires tomorrow, a healthy port and an archived one.
+/// Returns an account about to run out of money: 4 USD spent at 0.1 cent a second.
+/// It has a port nearly out of traffic and using it fast, a port out of traffic, a
+/// port that expires tomorrow, a healthy port and an archived one.
 fn account_in_trouble(now: OffsetDateTime) -> Account {
     let mut account = common::empty_account();
     account.balance = 4.0;
@@ -446,7 +446,7 @@ async fn rules_alertmanager_and_dashboards_work_end_to_end() {
         "the healthy account raised {healthy_alerts:#?}"
     );
 
-    // AstroBalanceLow fires in Prometheus, and Alertmanager holds it back while
+    // AstroBalanceLow fires in Prometheus, and Alertmanager suppresses it while
     // AstroBalanceRunningOut fires for the same exporter. (A notification sent before
     // the inhibiting alert fired is allowed: inhibition only acts from then on.)
     let firing = query(

@@ -1,5 +1,5 @@
 //! The exporter facing a misbehaving Astro API: every scrape still responds with 200 before
-//! its deadline, says what failed, recovers on the next scrape, logs one clear line,
+//! its deadline, reports what failed, recovers on the next scrape, logs one clear line,
 //! and never shows the token.
 
 mod common;
@@ -574,8 +574,8 @@ async fn unresolvable_host_recovers_when_it_resolves() {
     assert!(!logs.text().contains(TOKEN));
 }
 
-/// Accepts connections on `listener`. Until `tls_ready` is set it answers a TLS
-/// client hello with plain text and hangs up; from then on it terminates TLS and
+/// Accepts connections on `listener`. Until `tls_ready` is set it replies to a TLS
+/// client hello with plain text and hangs up. From then on it terminates TLS and
 /// forwards the connection to `upstream`.
 fn start_tls_front(
     listener: TcpListener,

@@ -84,7 +84,7 @@ async fn seven_ports_over_three_pages_are_all_exported() {
 }
 
 #[tokio::test]
-async fn server_ignoring_the_page_parameter_stops_after_a_repeated_page() {
+async fn ignored_page_parameter_stops_paging() {
     let env = TestEnv::start_scripted(page_size(2), |request| {
         if is_archived_request(request) {
             return Some(archived_total(0));
@@ -95,8 +95,8 @@ async fn server_ignoring_the_page_parameter_stops_after_a_repeated_page() {
     let body = env.scrape().await;
 
     assert_eq!(traffic_left_ports(&body), ["1", "2"]);
-    // Page 3 is fetched while page 2 is decoded, because the total says it exists;
-    // only decoding page 2 shows that the server repeats itself.
+    // Page 3 is fetched while page 2 is decoded, because the total shows that it exists.
+    // Only decoding page 2 shows that the server repeats itself.
     assert_eq!(
         env.simulator.request_count("/ports"),
         4,
@@ -117,7 +117,7 @@ async fn server_ignoring_the_page_parameter_stops_after_a_repeated_page() {
 }
 
 #[tokio::test]
-async fn server_ignoring_the_page_size_is_read_in_one_page() {
+async fn ignored_page_size_reads_one_page() {
     let env = TestEnv::start_scripted(page_size(2), |request| {
         if is_archived_request(request) {
             return Some(archived_total(4));
@@ -143,7 +143,7 @@ async fn server_ignoring_the_page_size_is_read_in_one_page() {
 }
 
 #[tokio::test]
-async fn total_that_is_never_reached_stops_at_the_empty_page() {
+async fn unreached_total_stops_at_empty_page() {
     let env = TestEnv::start_scripted(page_size(2), |request| {
         if is_archived_request(request) {
             return Some(archived_total(0));
@@ -159,8 +159,8 @@ async fn total_that_is_never_reached_stops_at_the_empty_page() {
     let body = env.scrape().await;
 
     assert_eq!(traffic_left_ports(&body), ["1", "2", "3"]);
-    // Page 4 is fetched while the empty page 3 is decoded, because the total says
-    // more ports exist.
+    // Page 4 is fetched while the empty page 3 is decoded, because the total
+    // shows that more ports exist.
     assert_eq!(
         env.simulator.request_count("/ports"),
         5,
@@ -205,7 +205,7 @@ async fn short_page_without_total_ends_the_list() {
 }
 
 #[tokio::test]
-async fn port_repeated_on_a_later_page_is_exported_once() {
+async fn repeated_port_is_exported_once() {
     let env = TestEnv::start_scripted(page_size(2), |request| {
         if is_archived_request(request) {
             return Some(archived_total(0));

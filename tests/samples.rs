@@ -104,7 +104,7 @@ async fn sample_bodies_give_help_and_type_lines() {
 }
 
 #[tokio::test]
-async fn sample_bodies_are_fetched_with_one_call_per_page() {
+async fn sample_pages_cost_one_call_each() {
     let env =
         TestEnv::start_scripted(two_per_page(), by_page(sample_account("balance.json"))).await;
     let body = env.scrape().await;
@@ -179,7 +179,7 @@ async fn error_envelope_fails_only_its_collector() {
 }
 
 #[tokio::test]
-async fn locked_reply_with_message_under_data_fails_the_call() {
+async fn locked_reply_fails_the_call() {
     let mut bodies = sample_account("balance.json");
     bodies.insert(
         "/balance".to_owned(),

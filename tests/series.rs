@@ -52,7 +52,7 @@ async fn vanished_port_disappears_from_the_next_scrape() {
 }
 
 #[tokio::test]
-async fn ports_with_equal_country_and_operator_stay_two_series() {
+async fn equal_labels_stay_two_series() {
     let mut account = empty_account();
     let mut first = Port::new(1, "twin", "Germany");
     first.operator = Some("Vodafone".to_owned());
@@ -137,7 +137,7 @@ async fn unreadable_value_drops_only_its_own_sample() {
 }
 
 #[tokio::test]
-async fn port_entry_without_id_is_dropped_and_others_kept() {
+async fn entry_without_id_is_dropped() {
     let ports = r#"{"name": "no id", "country": "Germany"}, {"id": 8, "country": "Poland"}"#;
     let env = TestEnv::start_scripted(Options::default(), single_port_page(ports)).await;
     let body = env.scrape().await;

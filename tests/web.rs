@@ -529,7 +529,7 @@ async fn http2_can_be_turned_off() {
 }
 
 #[test]
-fn invalid_file_at_start_exits_2_with_the_line() {
+fn invalid_file_at_start_exits_2() {
     let files = WebFiles::new();
     files.write_config("basic_auth_users:\n  alice: x\n");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_astro-exporter"))

@@ -2,9 +2,13 @@
 //!
 //! The API is not consistent about types: numbers sometimes arrive as numeric
 //! strings, the currency is a string on some accounts and a number on others, and
-//! optional fields are either `null` or missing. A [`Lenient`] field never fails the
-//! surrounding document. It records whether the value was absent, usable, or present
-//! but unreadable, so that one bad value costs one sample and not the whole scrape.
+//! optional fields are either `null` or missing. A [`Lenient`] field accepts any JSON
+//! value, so a value of the wrong type does not fail the surrounding document. It
+//! records whether the value was absent, usable, or present but unreadable, so that
+//! one bad value costs one sample and not the whole scrape.
+//!
+//! NOTE: a number beyond the range of `f64`, such as `1e309`, still fails the
+//! document, because serde_json rejects it before the field's visitor sees it.
 
 use std::fmt;
 use std::marker::PhantomData;

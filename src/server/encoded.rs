@@ -20,7 +20,7 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 /// How many bodies are kept: one per account, format and compression in use.
 const CAPACITY: usize = 16;
 
-/// What a body was encoded from.
+/// The inputs a body was encoded from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyKind {
     pub with_exporter: bool,

@@ -88,8 +88,8 @@ pub async fn serve(
     }
 }
 
-/// Serves one connection, after a TLS handshake when the web configuration asks for
-/// TLS.
+/// Serves one connection, after a TLS handshake when the web configuration
+/// enables TLS.
 async fn serve_connection(
     exporter: Arc<Exporter>,
     stream: TcpStream,

@@ -171,7 +171,7 @@ pub struct Reply {
     pub drip: Option<Drip>,
 }
 
-/// How a dripped body is sent: `chunk_size` bytes at a time, each after a
+/// The pacing of a dripped body: `chunk_size` bytes at a time, each after a
 /// pause of `interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Drip {

@@ -33,7 +33,7 @@ impl BasicAuth {
         }
     }
 
-    /// Whether any user is configured, which makes authentication required.
+    /// Returns whether any user is configured, which makes authentication required.
     pub fn is_enabled(&self) -> bool {
         !self.users.is_empty()
     }

@@ -58,7 +58,8 @@ pub struct TlsServerConfig {
     pub curve_preferences: Vec<String>,
 }
 
-/// How the server treats client certificates, with Go's `tls.ClientAuthType` names.
+/// The server's treatment of client certificates, with Go's `tls.ClientAuthType`
+/// names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 pub enum ClientAuthType {
     #[default]

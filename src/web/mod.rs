@@ -177,7 +177,7 @@ impl WebConfigHandle {
         })
     }
 
-    /// A handle with a fixed configuration and no file.
+    /// Creates a handle with a fixed configuration and no file.
     pub fn fixed(config: WebConfig) -> WebConfigHandle {
         WebConfigHandle {
             path: None,

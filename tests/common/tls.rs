@@ -44,18 +44,18 @@ impl TestCertificates {
         }
     }
 
-    /// The CA as reqwest trusts it.
+    /// Returns the CA as a certificate for reqwest to trust.
     pub fn ca(&self) -> reqwest::Certificate {
         reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).expect("CA in PEM")
     }
 
-    /// The client certificate and key as reqwest presents them.
+    /// Returns the client certificate and key as an identity for reqwest to present.
     pub fn client_identity(&self) -> reqwest::Identity {
         let pem = format!("{}{}", self.client_certificate_pem, self.client_key_pem);
         reqwest::Identity::from_pem(pem.as_bytes()).expect("client identity")
     }
 
-    /// A rustls server configuration with the server certificate.
+    /// Returns a rustls server configuration with the server certificate.
     pub fn server_config(&self) -> Arc<tokio_rustls::rustls::ServerConfig> {
         let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::Pkcs8(
             self.server_key_der.clone().into(),
