@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::api::{ApiError, Port};
+use crate::api::{ApiError, Port, PortText};
 use crate::sources::{Source, Sources};
 
 /// Checks every account and writes one block per account to `output`. Returns
@@ -66,8 +66,8 @@ async fn check_account(source: &Source) -> Result<String, String> {
         let left = port.traffic_left_bytes.unwrap_or_default();
         summary.push_str(&format!(
             "  least traffic left: port {} ({}) with {}\n",
-            port.id,
-            port.name,
+            port.id(),
+            port.text(PortText::Name),
             gigabytes(left)
         ));
     }
@@ -75,8 +75,8 @@ async fn check_account(source: &Source) -> Result<String, String> {
         let ends = port.expiry_timestamp_seconds.unwrap_or_default();
         summary.push_str(&format!(
             "  expires soonest: port {} ({}) in {}\n",
-            port.id,
-            port.name,
+            port.id(),
+            port.text(PortText::Name),
             time_until(ends)
         ));
     }

@@ -22,7 +22,7 @@ use reqwest::header::RETRY_AFTER;
 use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
-pub use model::{Balance, BodyError, Port, PortsPage};
+pub use model::{Balance, BodyError, Port, PortText, PortsPage};
 
 use crate::secret::Token;
 
@@ -279,7 +279,7 @@ impl Client {
             unreadable += (page.entries - readable) as u64;
             let received_before = ports.len();
             for port in page.ports {
-                if seen.insert(port.id.clone()) {
+                if seen.insert(port.id().to_owned()) {
                     ports.push(port);
                 }
             }

@@ -5,6 +5,8 @@
 //! and may come with HTTP 200. Port lists sit under `data.ports`, with the paging
 //! fields `total`, `count` and `currentPage` at the top level.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
@@ -43,19 +45,14 @@ pub struct Balance {
 /// One proxy port from `GET /ports`, reduced to what the metrics use.
 ///
 /// Text fields are empty when the API omits them. Credentials (`access`) are never
-/// read into this type.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// read into this type. The text fields share one allocation, because a scrape of a
+/// large account holds tens of thousands of them.
+#[derive(Clone, PartialEq, Default)]
 pub struct Port {
-    pub id: String,
-    pub name: String,
-    pub country: String,
-    pub city: String,
-    pub network: String,
-    pub operator: String,
-    pub node_address: String,
-    pub node_ip: String,
-    pub http_port: String,
-    pub socks_port: String,
+    /// Every text field, one after another, in the order of [`PortText`].
+    text: Box<str>,
+    /// Where each text field ends in `text`.
+    ends: [u32; PortText::COUNT],
     pub traffic_limit_bytes: Option<f64>,
     pub traffic_used_bytes: Option<f64>,
     pub traffic_left_bytes: Option<f64>,
@@ -63,6 +60,97 @@ pub struct Port {
     pub created_timestamp_seconds: Option<f64>,
     /// `endsAt` as seconds since the Unix epoch.
     pub expiry_timestamp_seconds: Option<f64>,
+}
+
+/// The text fields of a [`Port`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortText {
+    /// `id`.
+    Id,
+    /// `name`.
+    Name,
+    /// `country`.
+    Country,
+    /// `city`.
+    City,
+    /// `network`.
+    Network,
+    /// `operator`.
+    Operator,
+    /// `node.address`.
+    NodeAddress,
+    /// `node.ip`.
+    NodeIp,
+    /// `ports.http`.
+    HttpPort,
+    /// `ports.socks`.
+    SocksPort,
+}
+
+impl PortText {
+    const COUNT: usize = 10;
+
+    pub const ALL: [PortText; PortText::COUNT] = [
+        PortText::Id,
+        PortText::Name,
+        PortText::Country,
+        PortText::City,
+        PortText::Network,
+        PortText::Operator,
+        PortText::NodeAddress,
+        PortText::NodeIp,
+        PortText::HttpPort,
+        PortText::SocksPort,
+    ];
+}
+
+impl Port {
+    /// Creates a port with the given text fields, in the order of [`PortText::ALL`],
+    /// and no numbers.
+    ///
+    /// # Panics
+    /// When the text fields together exceed 4 GiB.
+    pub fn new(texts: [&str; PortText::COUNT]) -> Port {
+        let mut text = String::with_capacity(texts.iter().map(|field| field.len()).sum());
+        let mut ends = [0; PortText::COUNT];
+        for (end, field) in ends.iter_mut().zip(texts) {
+            text.push_str(field);
+            *end = u32::try_from(text.len()).expect("port text fields under 4 GiB");
+        }
+        Port {
+            text: text.into_boxed_str(),
+            ends,
+            ..Port::default()
+        }
+    }
+
+    /// Returns one text field, empty when the API sent none.
+    pub fn text(&self, field: PortText) -> &str {
+        let index = field as usize;
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.text[start as usize..self.ends[index] as usize]
+    }
+
+    /// Returns `id`, which is never empty for a port the decoder returns.
+    pub fn id(&self) -> &str {
+        self.text(PortText::Id)
+    }
+}
+
+impl std::fmt::Debug for Port {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("Port");
+        for field in PortText::ALL {
+            debug.field(&format!("{field:?}"), &self.text(field));
+        }
+        debug
+            .field("traffic_limit_bytes", &self.traffic_limit_bytes)
+            .field("traffic_used_bytes", &self.traffic_used_bytes)
+            .field("traffic_left_bytes", &self.traffic_left_bytes)
+            .field("created_timestamp_seconds", &self.created_timestamp_seconds)
+            .field("expiry_timestamp_seconds", &self.expiry_timestamp_seconds)
+            .finish()
+    }
 }
 
 /// One page of `GET /ports`.
@@ -108,47 +196,48 @@ struct PortsData<'a> {
     ports: Option<Vec<&'a RawValue>>,
 }
 
+/// A port entry as sent, with text borrowed from the page where it has no escapes.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawPort {
-    #[serde(default)]
-    id: Lenient<String>,
-    #[serde(default)]
-    name: Lenient<String>,
-    #[serde(default)]
-    created_at: Lenient<String>,
-    #[serde(default)]
-    ends_at: Lenient<String>,
-    #[serde(default)]
-    node: Option<RawNode>,
-    #[serde(default)]
-    ports: Option<RawListenPorts>,
-    #[serde(default)]
-    country: Lenient<String>,
-    #[serde(default)]
-    city: Lenient<String>,
-    #[serde(default)]
-    operator: Lenient<String>,
-    #[serde(default)]
-    network: Lenient<String>,
+struct RawPort<'a> {
+    #[serde(default, borrow)]
+    id: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    created_at: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ends_at: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    node: Option<RawNode<'a>>,
+    #[serde(default, borrow)]
+    ports: Option<RawListenPorts<'a>>,
+    #[serde(default, borrow)]
+    country: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    city: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    operator: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    network: Lenient<Cow<'a, str>>,
     #[serde(default)]
     traffic: Option<RawTraffic>,
 }
 
 #[derive(Deserialize)]
-struct RawNode {
-    #[serde(default)]
-    address: Lenient<String>,
-    #[serde(default)]
-    ip: Lenient<String>,
+struct RawNode<'a> {
+    #[serde(default, borrow)]
+    address: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ip: Lenient<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct RawListenPorts {
-    #[serde(default)]
-    http: Lenient<String>,
-    #[serde(default)]
-    socks: Lenient<String>,
+struct RawListenPorts<'a> {
+    #[serde(default, borrow)]
+    http: Lenient<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    socks: Lenient<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -235,9 +324,9 @@ pub fn parse_ports_page(body: &[u8]) -> Result<PortsPage, BodyError> {
 /// of [`parse_ports_page`] then handles entry by entry.
 fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
     #[derive(Deserialize)]
-    struct WellFormedPage {
-        #[serde(default)]
-        status: Lenient<String>,
+    struct WellFormedPage<'a> {
+        #[serde(default, borrow)]
+        status: Lenient<Cow<'a, str>>,
         #[serde(default)]
         total: Lenient<f64>,
         data: WellFormedData,
@@ -245,26 +334,59 @@ fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
 
     #[derive(Deserialize)]
     struct WellFormedData {
-        ports: Vec<RawPort>,
+        ports: ConvertedPorts,
     }
 
     let page: WellFormedPage = serde_json::from_slice(body).ok()?;
     if page.status.as_value().is_some_and(|status| status != "ok") {
         return None;
     }
-    let entries = page.data.ports.len();
-    let ports = page
-        .data
-        .ports
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, raw)| convert_port(index, raw))
-        .collect();
+    let ConvertedPorts { ports, entries } = page.data.ports;
     Some(PortsPage {
         ports,
         entries,
         total: whole_count(page.total, "total"),
     })
+}
+
+/// A list of port objects, each converted to a [`Port`] as soon as it is read, so that
+/// the decoded entries are never held all at once. When the list turns out not to be
+/// well formed, the entries converted so far are dropped and the slower path converts
+/// them again, repeating their debug lines.
+struct ConvertedPorts {
+    ports: Vec<Port>,
+    entries: usize,
+}
+
+impl<'de> Deserialize<'de> for ConvertedPorts {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor;
+
+        impl<'de> serde::de::Visitor<'de> for ListVisitor {
+            type Value = ConvertedPorts;
+
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a list of port objects")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ConvertedPorts, A::Error> {
+                let mut list = ConvertedPorts {
+                    ports: Vec::new(),
+                    entries: 0,
+                };
+                while let Some(raw) = seq.next_element::<RawPort<'de>>()? {
+                    list.ports.extend(convert_port(list.entries, raw));
+                    list.entries += 1;
+                }
+                Ok(list)
+            }
+        }
+
+        deserializer.deserialize_seq(ListVisitor)
+    }
 }
 
 /// Parses the envelope and turns an error envelope into [`BodyError::Api`].
@@ -315,7 +437,7 @@ fn whole_count(value: Lenient<f64>, field: &'static str) -> Option<u64> {
 /// Decodes one entry of a port list, or returns `None` (with a debug log) when the
 /// entry is not an object or has no usable `id`.
 fn decode_port(index: usize, entry: &RawValue) -> Option<Port> {
-    let raw: RawPort = match serde_json::from_str(entry.get()) {
+    let raw: RawPort<'_> = match serde_json::from_str(entry.get()) {
         Ok(raw) => raw,
         Err(error) => {
             tracing::debug!(entry = index, %error, "port entry is unreadable; dropped");
@@ -327,7 +449,7 @@ fn decode_port(index: usize, entry: &RawValue) -> Option<Port> {
 
 /// Converts a decoded port entry, or returns `None` (with a debug log) when it has
 /// no usable `id`.
-fn convert_port(index: usize, raw: RawPort) -> Option<Port> {
+fn convert_port(index: usize, raw: RawPort<'_>) -> Option<Port> {
     let id = match raw.id {
         Lenient::Value(id) if !id.is_empty() => id,
         _ => {
@@ -350,35 +472,39 @@ fn convert_port(index: usize, raw: RawPort) -> Option<Port> {
     let created_timestamp_seconds = timestamp(raw.created_at, &id, "createdAt");
     let expiry_timestamp_seconds = timestamp(raw.ends_at, &id, "endsAt");
     let (node_address, node_ip) = match raw.node {
-        Some(node) => (text(node.address), text(node.ip)),
+        Some(node) => (node.address, node.ip),
         None => Default::default(),
     };
     let (http_port, socks_port) = match raw.ports {
-        Some(ports) => (text(ports.http), text(ports.socks)),
+        Some(ports) => (ports.http, ports.socks),
         None => Default::default(),
     };
 
+    // In the order of `PortText::ALL`.
+    let texts = [
+        &id,
+        text(&raw.name),
+        text(&raw.country),
+        text(&raw.city),
+        text(&raw.network),
+        text(&raw.operator),
+        text(&node_address),
+        text(&node_ip),
+        text(&http_port),
+        text(&socks_port),
+    ];
     Some(Port {
-        id,
-        name: text(raw.name),
-        country: text(raw.country),
-        city: text(raw.city),
-        network: text(raw.network),
-        operator: text(raw.operator),
-        node_address,
-        node_ip,
-        http_port,
-        socks_port,
         traffic_limit_bytes,
         traffic_used_bytes,
         traffic_left_bytes,
         created_timestamp_seconds,
         expiry_timestamp_seconds,
+        ..Port::new(texts)
     })
 }
 
-fn text(value: Lenient<String>) -> String {
-    value.value().unwrap_or_default()
+fn text<'a>(value: &'a Lenient<Cow<'_, str>>) -> &'a str {
+    value.as_value().map_or("", |text| text)
 }
 
 /// Reads a traffic amount in bytes, falling back to the field's `_mb` twin (decimal
@@ -391,7 +517,18 @@ fn bytes_or_megabytes(
 ) -> Option<f64> {
     match (bytes, megabytes) {
         (Lenient::Value(bytes), _) => Some(*bytes),
-        (Lenient::Absent, Lenient::Value(megabytes)) => Some(megabytes * 1e6),
+        (Lenient::Absent, Lenient::Value(megabytes)) if (megabytes * 1e6).is_finite() => {
+            Some(megabytes * 1e6)
+        }
+        (Lenient::Absent, Lenient::Value(megabytes)) => {
+            tracing::debug!(
+                port,
+                field,
+                megabytes,
+                "traffic value is out of range; sample dropped"
+            );
+            None
+        }
         (Lenient::Invalid(reason), _) | (Lenient::Absent, Lenient::Invalid(reason)) => {
             tracing::debug!(port, field, %reason, "traffic value is unreadable; sample dropped");
             None
@@ -404,7 +541,7 @@ fn bytes_or_megabytes(
 ///
 /// The API sends RFC 3339 (`2026-11-02T09:14:55.000000Z`) or `2026-11-20 18:02:11`,
 /// which is taken as UTC.
-fn timestamp(value: Lenient<String>, port: &str, field: &'static str) -> Option<f64> {
+fn timestamp(value: Lenient<Cow<'_, str>>, port: &str, field: &'static str) -> Option<f64> {
     let text = match value {
         Lenient::Value(text) => text,
         Lenient::Absent => return None,
@@ -414,7 +551,7 @@ fn timestamp(value: Lenient<String>, port: &str, field: &'static str) -> Option<
         }
     };
     match parse_date(&text) {
-        Some(date) => Some(date.unix_timestamp_nanos() as f64 / 1e9),
+        Some(nanoseconds) => Some(nanoseconds as f64 / 1e9),
         None => {
             tracing::debug!(port, field, value = %text, "date has an unknown format; sample dropped");
             None
@@ -422,20 +559,122 @@ fn timestamp(value: Lenient<String>, port: &str, field: &'static str) -> Option<
     }
 }
 
-fn parse_date(text: &str) -> Option<OffsetDateTime> {
+/// Parses a date into nanoseconds since the Unix epoch.
+fn parse_date(text: &str) -> Option<i128> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
+    if let Some(nanoseconds) = parse_usual_date(text.as_bytes()) {
+        return Some(nanoseconds);
+    }
     if let Ok(date) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Some(date);
+        return Some(date.unix_timestamp_nanos());
     }
     let utc_format = format_description!(
         "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
     );
     PrimitiveDateTime::parse(text, utc_format)
         .ok()
-        .map(PrimitiveDateTime::assume_utc)
+        .map(|date| date.assume_utc().unix_timestamp_nanos())
+}
+
+/// Parses the two shapes the API sends, `2026-11-02T09:14:55.000000Z` (or with an
+/// offset such as `+03:00`) and `2026-11-02 09:14:55`, without the general parser,
+/// which costs several times more. Returns `None` for anything else, including dates
+/// out of range, and leaves those to the general parser: a date this accepts, the
+/// general parser reads to the same instant.
+fn parse_usual_date(text: &[u8]) -> Option<i128> {
+    fn digits(text: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+        text.get(range)?.iter().try_fold(0, |value, &byte| {
+            byte.is_ascii_digit()
+                .then(|| value * 10 + u32::from(byte - b'0'))
+        })
+    }
+    fn separator(text: &[u8], index: usize, expected: u8) -> Option<()> {
+        (text.get(index) == Some(&expected)).then_some(())
+    }
+
+    let year = digits(text, 0..4)?;
+    separator(text, 4, b'-')?;
+    let month = digits(text, 5..7)?;
+    separator(text, 7, b'-')?;
+    let day = digits(text, 8..10)?;
+    let with_offset = match text.get(10)? {
+        b'T' => true,
+        b' ' => false,
+        _ => return None,
+    };
+    let hour = digits(text, 11..13)?;
+    separator(text, 13, b':')?;
+    let minute = digits(text, 14..16)?;
+    separator(text, 16, b':')?;
+    let second = digits(text, 17..19)?;
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+
+    let mut rest = &text[19..];
+    let mut nanosecond = 0;
+    if let Some((b'.', fraction)) = rest.split_first() {
+        let length = fraction
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count();
+        if !(1..=9).contains(&length) {
+            return None;
+        }
+        nanosecond = digits(fraction, 0..length)? * 10_u32.pow(9 - length as u32);
+        rest = &fraction[length..];
+    }
+    let offset_seconds = match (with_offset, rest) {
+        (false, []) | (true, [b'Z']) => 0,
+        (true, [sign @ (b'+' | b'-'), _, _, b':', _, _]) => {
+            let (hours, minutes) = (digits(rest, 1..3)?, digits(rest, 4..6)?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = i64::from(hours * 3600 + minutes * 60);
+            if *sign == b'+' { seconds } else { -seconds }
+        }
+        _ => return None,
+    };
+
+    let seconds = days_from_civil(year, month, day) * 86_400
+        + i64::from(hour * 3600 + minute * 60 + second)
+        - offset_seconds;
+    Some(i128::from(seconds) * 1_000_000_000 + i128::from(nanosecond))
+}
+
+fn is_leap_year(year: u32) -> bool {
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to the given date of the proleptic Gregorian calendar.
+fn days_from_civil(year: u32, month: u32, day: u32) -> i64 {
+    // Counts from 1 March of year 0, so that the leap day ends each 4-year cycle.
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (i64::from(month) + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -447,13 +686,69 @@ mod tests {
         let rfc = parse_date("2026-11-02T09:14:55.000000Z").expect("RFC 3339 date");
         let plain = parse_date("2026-11-02 09:14:55").expect("space-separated date");
         assert_eq!(rfc, plain);
-        assert_eq!(rfc.unix_timestamp(), 1_793_610_895);
+        assert_eq!(rfc, 1_793_610_895_000_000_000);
     }
 
     #[test]
     fn date_with_offset_is_converted_to_utc() {
         let date = parse_date("2026-11-02T12:14:55+03:00").expect("date with offset");
-        assert_eq!(date.unix_timestamp(), 1_793_610_895);
+        assert_eq!(date, 1_793_610_895_000_000_000);
+    }
+
+    /// The general parsers that `parse_usual_date` stands in for.
+    fn parse_date_generally(text: &str) -> Option<i128> {
+        let utc_format = format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
+        );
+        OffsetDateTime::parse(text, &Rfc3339)
+            .map(OffsetDateTime::unix_timestamp_nanos)
+            .or_else(|_| {
+                PrimitiveDateTime::parse(text, utc_format)
+                    .map(|date| date.assume_utc().unix_timestamp_nanos())
+            })
+            .ok()
+    }
+
+    #[test]
+    fn usual_dates_read_as_the_general_parsers_read_them() {
+        let mut accepted = 0;
+        for date in [
+            "0000-01-01",
+            "1969-12-31",
+            "2024-02-29",
+            "2025-02-29",
+            "2026-13-01",
+            "2026-04-31",
+            "2026-12-31",
+            "2100-02-29",
+            "2400-02-29",
+            "9999-12-31",
+        ] {
+            for time in ["00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60"] {
+                for fraction in ["", ".5", ".000000", ".123456789", ".1234567891", "."] {
+                    for (separator, zone) in [
+                        (' ', ""),
+                        ('T', "Z"),
+                        ('T', "+03:00"),
+                        ('T', "-11:30"),
+                        ('T', "+24:00"),
+                        ('T', ""),
+                        (' ', "Z"),
+                        ('t', "z"),
+                    ] {
+                        let text = format!("{date}{separator}{time}{fraction}{zone}");
+                        let usual = parse_usual_date(text.as_bytes());
+                        if usual.is_some() {
+                            accepted += 1;
+                            assert_eq!(usual, parse_date_generally(&text), "{text}");
+                        }
+                        assert_eq!(parse_date(&text), parse_date_generally(&text), "{text}");
+                    }
+                }
+            }
+        }
+        // 6 valid dates, 2 valid times, 4 fractions of 1 to 9 digits or none, 4 zones.
+        assert_eq!(accepted, 6 * 2 * 4 * 4);
     }
 
     #[test]
@@ -521,7 +816,7 @@ mod tests {
         let page = parse_ports_page(body).expect("page");
         assert_eq!(page.entries, 4);
         assert_eq!(page.total, Some(4));
-        let ids: Vec<&str> = page.ports.iter().map(|port| port.id.as_str()).collect();
+        let ids: Vec<&str> = page.ports.iter().map(Port::id).collect();
         assert_eq!(ids, ["1", "2"]);
         assert_eq!(page.ports[0].traffic_left_bytes, Some(5.0));
         assert_eq!(page.ports[1].traffic_left_bytes, None);

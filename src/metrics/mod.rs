@@ -2,9 +2,12 @@
 //!
 //! Series are written straight from a scrape's [`Snapshot`], so a port that is gone
 //! upstream is gone from the next scrape, and nothing is kept between scrapes except
-//! the request counter. Both text formats come from prometheus-client: OpenMetrics
-//! for scrapers that ask for it, the classic format 0.0.4 for everyone else.
+//! the request counter. Two text formats are served: OpenMetrics for scrapers that ask
+//! for it, the classic format 0.0.4 for everyone else. prometheus-client encodes every
+//! family except the per-port ones, which hold nearly all of the samples of a large
+//! account and are written straight into the response by [`ports`].
 
+mod ports;
 mod process;
 
 use std::fmt;
@@ -17,7 +20,7 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::api::{Port, RequestCounter};
+use crate::api::RequestCounter;
 use crate::collect::{Part, Snapshot};
 
 /// A metric's name (without the unit suffix that the encoder appends), help text,
@@ -246,30 +249,75 @@ pub fn encode(
     exporter: Option<&ExporterMetrics>,
     format: Format,
 ) -> Result<String, fmt::Error> {
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(ScrapeCollector {
-        snapshot,
-        exporter: exporter.cloned(),
-    }));
+    let port_list = snapshot
+        .as_ref()
+        .and_then(|snapshot| snapshot.active_ports.as_ref());
+    let mut output =
+        String::with_capacity(4096 + port_list.map_or(0, |list| ports::size_hint(&list.ports)));
 
-    let mut output = String::new();
-    match format {
-        Format::OpenMetrics => text::encode(&mut output, &registry)?,
-        Format::Text => prometheus_text::encode(&mut output, &registry)?,
+    encode_collector(
+        &mut output,
+        format,
+        AccountTotals {
+            snapshot: snapshot.clone(),
+        },
+    )?;
+    if let Some(list) = port_list {
+        ports::write(&mut output, &list.ports, format);
+    }
+    encode_collector(
+        &mut output,
+        format,
+        ScrapeAndExporter {
+            snapshot,
+            exporter: exporter.cloned(),
+        },
+    )?;
+    if format == Format::OpenMetrics {
+        text::encode_eof(&mut output)?;
     }
     Ok(output)
 }
 
+/// Appends the families of `collector` to `output`, without the OpenMetrics end marker.
+fn encode_collector(
+    output: &mut String,
+    format: Format,
+    collector: impl Collector + 'static,
+) -> Result<(), fmt::Error> {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(collector));
+    match format {
+        Format::OpenMetrics => text::encode_registry(output, &registry),
+        Format::Text => prometheus_text::encode(output, &registry),
+    }
+}
+
+/// The account-wide families written before the per-port ones.
 #[derive(Debug)]
-struct ScrapeCollector {
+struct AccountTotals {
+    snapshot: Option<Arc<Snapshot>>,
+}
+
+impl Collector for AccountTotals {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        match &self.snapshot {
+            Some(snapshot) => encode_account(snapshot, &mut encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The families written after the per-port ones.
+#[derive(Debug)]
+struct ScrapeAndExporter {
     snapshot: Option<Arc<Snapshot>>,
     exporter: Option<ExporterMetrics>,
 }
 
-impl Collector for ScrapeCollector {
+impl Collector for ScrapeAndExporter {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         if let Some(snapshot) = &self.snapshot {
-            encode_account(snapshot, &mut encoder)?;
             encode_scrape(snapshot, &mut encoder)?;
         }
         if let Some(exporter) = &self.exporter {
@@ -315,90 +363,7 @@ fn encode_account(snapshot: &Snapshot, encoder: &mut DescriptorEncoder) -> Resul
         }
     }
 
-    let Some(list) = &snapshot.active_ports else {
-        return Ok(());
-    };
-    encode_per_port(encoder, &PORT_TRAFFIC_LEFT, &list.ports, |port| {
-        port.traffic_left_bytes
-    })?;
-    encode_per_port(encoder, &PORT_TRAFFIC_USED, &list.ports, |port| {
-        port.traffic_used_bytes
-    })?;
-    encode_per_port(encoder, &PORT_TRAFFIC_LIMIT, &list.ports, |port| {
-        port.traffic_limit_bytes
-    })?;
-
-    let mut family = describe(encoder, &PORT_INFO)?;
-    for port in &list.ports {
-        family
-            .encode_family(&info_labels(port))?
-            .encode_gauge(&1_i64)?;
-    }
-
-    encode_per_port_id(encoder, &PORT_EXPIRY, &list.ports, |port| {
-        port.expiry_timestamp_seconds
-    })?;
-    encode_per_port_id(encoder, &PORT_CREATED, &list.ports, |port| {
-        port.created_timestamp_seconds
-    })
-}
-
-/// Writes one sample per port keyed by `port`, `country` and `operator`, skipping ports
-/// whose value is missing.
-fn encode_per_port(
-    encoder: &mut DescriptorEncoder,
-    metric: &Metric,
-    ports: &[Port],
-    value: impl Fn(&Port) -> Option<f64>,
-) -> Result<(), fmt::Error> {
-    let mut family = describe(encoder, metric)?;
-    for port in ports {
-        if let Some(value) = value(port) {
-            let labels = [
-                ("port", port.id.as_str()),
-                ("country", port.country.as_str()),
-                ("operator", port.operator.as_str()),
-            ];
-            family
-                .encode_family(&labels)?
-                .encode_gauge(&Sample(value))?;
-        }
-    }
     Ok(())
-}
-
-/// Writes one sample per port keyed by `port` alone, skipping ports whose value is
-/// missing.
-fn encode_per_port_id(
-    encoder: &mut DescriptorEncoder,
-    metric: &Metric,
-    ports: &[Port],
-    value: impl Fn(&Port) -> Option<f64>,
-) -> Result<(), fmt::Error> {
-    let mut family = describe(encoder, metric)?;
-    for port in ports {
-        if let Some(value) = value(port) {
-            family
-                .encode_family(&[("port", port.id.as_str())])?
-                .encode_gauge(&Sample(value))?;
-        }
-    }
-    Ok(())
-}
-
-fn info_labels(port: &Port) -> [(&'static str, &str); 10] {
-    [
-        ("port", port.id.as_str()),
-        ("name", port.name.as_str()),
-        ("country", port.country.as_str()),
-        ("city", port.city.as_str()),
-        ("network", port.network.as_str()),
-        ("operator", port.operator.as_str()),
-        ("node_address", port.node_address.as_str()),
-        ("node_ip", port.node_ip.as_str()),
-        ("http_port", port.http_port.as_str()),
-        ("socks_port", port.socks_port.as_str()),
-    ]
 }
 
 fn encode_scrape(snapshot: &Snapshot, encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
