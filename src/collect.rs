@@ -91,8 +91,17 @@ struct Inner {
 struct State {
     /// The fetch under way, which every concurrent scrape waits for.
     in_flight: Option<watch::Receiver<Option<Arc<Snapshot>>>>,
-    /// The last snapshot in which every call succeeded, and when it was fetched.
-    last_success: Option<(Instant, Arc<Snapshot>)>,
+    /// The last fetch in which every call succeeded.
+    last_success: Option<LastSuccess>,
+}
+
+#[derive(Debug)]
+struct LastSuccess {
+    fetched: Instant,
+    at: SystemTime,
+    /// The snapshot, kept only with a cache time: otherwise it is never served again,
+    /// and holding it would double the memory of a scrape of a large account.
+    snapshot: Option<Arc<Snapshot>>,
 }
 
 impl Scraper {
@@ -181,9 +190,14 @@ impl Scraper {
                 .unwrap_or_else(PoisonError::into_inner);
             state.in_flight = None;
             if snapshot.up() {
-                snapshot.last_success = Some(SystemTime::now());
+                let at = SystemTime::now();
+                snapshot.last_success = Some(at);
                 let snapshot = Arc::new(snapshot);
-                state.last_success = Some((Instant::now(), Arc::clone(&snapshot)));
+                state.last_success = Some(LastSuccess {
+                    fetched: Instant::now(),
+                    at,
+                    snapshot: (!self.inner.cache_ttl.is_zero()).then(|| Arc::clone(&snapshot)),
+                });
                 snapshot
             } else {
                 snapshot.last_success = state.last_success_time();
@@ -302,14 +316,13 @@ impl Drop for ClearInFlight<'_> {
 impl State {
     /// Returns when the last fully successful snapshot was fetched.
     fn last_success_time(&self) -> Option<SystemTime> {
-        self.last_success
-            .as_ref()
-            .and_then(|(_, snapshot)| snapshot.last_success)
+        self.last_success.as_ref().map(|success| success.at)
     }
 
     /// Returns the last successful snapshot if it is younger than `ttl`.
     fn fresh_success(&self, ttl: Duration) -> Option<Arc<Snapshot>> {
-        let (fetched, snapshot) = self.last_success.as_ref()?;
-        (fetched.elapsed() < ttl).then(|| Arc::clone(snapshot))
+        let success = self.last_success.as_ref()?;
+        let snapshot = success.snapshot.as_ref()?;
+        (success.fetched.elapsed() < ttl).then(|| Arc::clone(snapshot))
     }
 }

@@ -34,6 +34,9 @@ pub const DEFAULT_API_URL: &str = "https://astroproxy.com/api/v1";
 /// this allows 100,000 ports.
 const MAX_PAGES: u32 = 1000;
 
+/// The most ports room is made for before they arrive.
+const MAX_RESERVED_PORTS: u64 = 100_000;
+
 /// Pause before the one retry of a call that failed to connect or got 502, 503 or 504.
 const RETRY_DELAY: Duration = Duration::from_millis(200);
 
@@ -274,6 +277,13 @@ impl Client {
                 })?
                 .map_err(|error| self.body_error(request(), error))?;
 
+            if total.is_none()
+                && let Some(page_total) = page.total
+            {
+                // Room for every port at once, rather than doubling page after page,
+                // within reason: the total is the API's word.
+                ports.reserve(page_total.min(MAX_RESERVED_PORTS) as usize);
+            }
             total = page.total.or(total);
             let readable = page.ports.len();
             unreadable += (page.entries - readable) as u64;
@@ -530,7 +540,9 @@ impl Client {
             return Err(too_large());
         }
 
-        let mut body = BytesMut::new();
+        // The declared length is at most the limit here; a response without one grows
+        // the buffer as it arrives.
+        let mut body = BytesMut::with_capacity(response.content_length().unwrap_or(0) as usize);
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {

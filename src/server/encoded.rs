@@ -38,6 +38,13 @@ struct Entry {
     body: Bytes,
 }
 
+impl Entry {
+    /// Returns whether the body is young enough and its snapshot still in use.
+    fn servable(&self) -> bool {
+        self.encoded_at.elapsed() < MAX_AGE && self.snapshot.strong_count() > 0
+    }
+}
+
 /// Recently encoded bodies.
 #[derive(Debug, Default)]
 pub struct EncodedBodies {
@@ -56,11 +63,15 @@ impl EncodedBodies {
         if let Some(body) = self.find(snapshot, kind) {
             return Ok(body);
         }
+        // Bodies that can no longer be served go first, so that the memory of one does
+        // not add to that of the body about to be encoded.
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(Entry::servable);
         let body = encode()?;
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.retain(|entry| {
-            entry.encoded_at.elapsed() < MAX_AGE && entry.snapshot.strong_count() > 0
-        });
+        entries.retain(Entry::servable);
         if entries.len() >= CAPACITY {
             entries.remove(0);
         }
