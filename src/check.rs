@@ -40,13 +40,13 @@ async fn check_account(source: &Source) -> Result<String, String> {
 
     let (balance, ports, archived) = tokio::join!(
         tokio::time::timeout_at(deadline, client.balance(deadline)),
-        tokio::time::timeout_at(deadline, client.active_ports(deadline)),
+        tokio::time::timeout_at(deadline, client.active_ports(deadline, ())),
         tokio::time::timeout_at(deadline, client.archived_port_count(deadline)),
     );
     let balance = balance
         .map_err(|_| within(source.timeout))?
         .map_err(describe)?;
-    let ports = ports
+    let (ports, ()) = ports
         .map_err(|_| within(source.timeout))?
         .map_err(describe)?;
     let archived = archived

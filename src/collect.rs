@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::api::{ApiError, Balance, Client, Endpoint, PortList};
+use crate::metrics::{PortLines, PortSeries};
 
 /// Time a fetch leaves between giving up on its API calls and the deadline of the
 /// scrape that started it, to build and publish the snapshot. Without it the scrape
@@ -47,6 +48,9 @@ pub struct Snapshot {
     pub balance: Option<Balance>,
     pub active_ports: Option<PortList>,
     pub archived_port_count: Option<u64>,
+    /// The samples of `active_ports`, rendered while the pages arrived. Without them,
+    /// encoding renders them from `active_ports`.
+    pub port_lines: Option<PortLines>,
     pub balance_success: bool,
     pub ports_success: bool,
     /// How long the API calls took.
@@ -215,7 +219,11 @@ impl Scraper {
         let client = &self.inner.client;
         let (balance, active_ports, archived_port_count) = tokio::join!(
             self.within(deadline, Endpoint::Balance, client.balance(deadline)),
-            self.within(deadline, Endpoint::Ports, client.active_ports(deadline)),
+            self.within(
+                deadline,
+                Endpoint::Ports,
+                client.active_ports(deadline, PortSeries::default())
+            ),
             self.within(
                 deadline,
                 Endpoint::Ports,
@@ -223,6 +231,10 @@ impl Scraper {
             ),
         );
 
+        let (active_ports, port_lines) = match active_ports {
+            Some((list, series)) => (Some(list), Some(series.finish())),
+            None => (None, None),
+        };
         let balance_success = balance.is_some();
         let ports_complete = active_ports.as_ref().is_some_and(|list| list.complete);
         let ports_success = ports_complete && archived_port_count.is_some();
@@ -230,6 +242,7 @@ impl Scraper {
             balance,
             active_ports,
             archived_port_count,
+            port_lines,
             balance_success,
             ports_success,
             duration: started.elapsed(),

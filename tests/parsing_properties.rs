@@ -128,6 +128,7 @@ fn assert_exposition_finite(page: PortsPage) {
             format,
         )
         .expect("encoding never fails");
+        let exposition = exposition.to_string();
         for line in exposition.lines().filter(|line| !line.starts_with('#')) {
             let sample = line
                 .rsplit(' ')

@@ -163,6 +163,89 @@ pub struct PortList {
     pub complete: bool,
 }
 
+/// Receives the ports of a port list page by page, as each page is decoded.
+///
+/// Runs on a blocking thread while the next page is fetched, so work done here, such
+/// as rendering the ports' samples, adds nothing to the time of a scrape except on
+/// the last page.
+pub trait PortSink: Send + 'static {
+    /// Learns how many ports the API says there are, before the first page's ports
+    /// arrive, so that room can be made for them at once.
+    fn expect(&mut self, _total_ports: usize) {}
+
+    /// Takes the ports of one page that earlier pages did not bring.
+    fn add(&mut self, new_ports: &[Port]);
+}
+
+/// Takes the ports and does nothing with them.
+impl PortSink for () {
+    fn add(&mut self, _new_ports: &[Port]) {}
+}
+
+/// What the pages of a port list brought so far.
+struct Received<S> {
+    /// The distinct ports, in the order the API listed them.
+    ports: Vec<Port>,
+    seen: HashSet<Box<str>>,
+    /// Entries without a usable id. They count toward the total, because the API
+    /// counts them, but nothing distinguishes one from another across pages.
+    unreadable: u64,
+    /// The API's `total`, from the last page that had one.
+    total: Option<u64>,
+    sink: S,
+}
+
+/// How one page of a port list added to [`Received`].
+struct PageAdded {
+    /// How many entries the page held, readable or not.
+    entries: usize,
+    /// True when the page had readable ports and every one was known already.
+    repeated: bool,
+}
+
+impl<S: PortSink> Received<S> {
+    /// Decodes one page and adds its new ports. Returns `self` so that a blocking
+    /// thread can own it while the page is decoded.
+    fn add_page(mut self, body: &[u8]) -> Result<(Self, PageAdded), BodyError> {
+        let page = model::parse_ports_page(body)?;
+        if self.total.is_none()
+            && let Some(total) = page.total
+        {
+            // Room for every port at once, rather than doubling page after page,
+            // within reason: the total is the API's word.
+            let total = total.min(MAX_RESERVED_PORTS) as usize;
+            self.ports.reserve(total);
+            self.sink.expect(total);
+        }
+        self.total = page.total.or(self.total);
+        let readable = page.ports.len();
+        self.unreadable += (page.entries - readable) as u64;
+        let before = self.ports.len();
+        for port in page.ports {
+            if self.seen.insert(port.id().into()) {
+                self.ports.push(port);
+            }
+        }
+        self.sink.add(&self.ports[before..]);
+        let added = PageAdded {
+            entries: page.entries,
+            repeated: readable > 0 && self.ports.len() == before,
+        };
+        Ok((self, added))
+    }
+}
+
+impl<S> Received<S> {
+    fn into_list(self, complete: bool) -> (PortList, S) {
+        let list = PortList {
+            ports: self.ports,
+            total: self.total,
+            complete,
+        };
+        (list, self.sink)
+    }
+}
+
 /// A client for one Astro account.
 ///
 /// Clones share the connection pool and the rate limit pauses.
@@ -236,16 +319,21 @@ impl Client {
     }
 
     /// Fetches every active port, following the pages until the API's `total` is
-    /// reached, a page is empty, or a page brings no new port.
-    pub async fn active_ports(&self, deadline: Instant) -> Result<PortList, ApiError> {
-        let mut ports = Vec::new();
-        let mut seen = HashSet::new();
-        let mut total = None;
+    /// reached, a page is empty, or a page brings no new port. `sink` receives the
+    /// new ports of each page as the page is decoded, and is returned with them.
+    pub async fn active_ports<S: PortSink>(
+        &self,
+        deadline: Instant,
+        sink: S,
+    ) -> Result<(PortList, S), ApiError> {
         let page_size = self.config.page_size.to_string();
-
-        // Entries without a usable id count toward the total, because the API counts
-        // them, but nothing distinguishes one from another across pages.
-        let mut unreadable = 0_u64;
+        let mut received = Received {
+            ports: Vec::new(),
+            seen: HashSet::new(),
+            unreadable: 0,
+            total: None,
+            sink,
+        };
         let mut body = self
             .fetch_ports_page("active", &page_size, 1, deadline)
             .await?;
@@ -254,13 +342,14 @@ impl Client {
             // fetched when the API's total shows that it exists, so decoding costs no
             // time of its own except on the last page. No page is requested that the
             // sequential loop would not request, unless the server misbehaves.
-            let fetched = ports.len() as u64 + unreadable;
-            let next_exists =
-                total.is_some_and(|total| fetched + u64::from(self.config.page_size) < total);
+            let fetched = received.ports.len() as u64 + received.unreadable;
+            let next_exists = received
+                .total
+                .is_some_and(|total| fetched + u64::from(self.config.page_size) < total);
             // The decoder's debug lines go to the caller's log subscriber.
             let dispatch = tracing::dispatcher::get_default(|current| current.clone());
             let decode = tokio::task::spawn_blocking(move || {
-                tracing::dispatcher::with_default(&dispatch, || model::parse_ports_page(&body))
+                tracing::dispatcher::with_default(&dispatch, || received.add_page(&body))
             });
             let (decoded, prefetched) = if next_exists && page_number < MAX_PAGES {
                 let next = self.fetch_ports_page("active", &page_size, page_number + 1, deadline);
@@ -270,48 +359,28 @@ impl Client {
                 (decode.await, None)
             };
             let request = || format!("GET /ports (status=active, page {page_number})");
-            let page = decoded
+            let page;
+            (received, page) = decoded
                 .map_err(|error| ApiError::Body {
                     request: request(),
                     detail: format!("decoding failed: {error}"),
                 })?
                 .map_err(|error| self.body_error(request(), error))?;
 
-            if total.is_none()
-                && let Some(page_total) = page.total
+            let ports = received.ports.len() as u64;
+            if let Some(total) = received.total
+                && ports + received.unreadable >= total
             {
-                // Room for every port at once, rather than doubling page after page,
-                // within reason: the total is the API's word.
-                ports.reserve(page_total.min(MAX_RESERVED_PORTS) as usize);
-            }
-            total = page.total.or(total);
-            let readable = page.ports.len();
-            unreadable += (page.entries - readable) as u64;
-            let received_before = ports.len();
-            for port in page.ports {
-                if seen.insert(port.id().to_owned()) {
-                    ports.push(port);
-                }
-            }
-            let repeated = readable > 0 && ports.len() == received_before;
-
-            if let Some(total) = total
-                && ports.len() as u64 + unreadable >= total
-            {
-                return Ok(PortList {
-                    ports,
-                    total: Some(total),
-                    complete: true,
-                });
+                return Ok(received.into_list(true));
             }
             if page.entries == 0
-                || (total.is_none() && page.entries < self.config.page_size as usize)
+                || (received.total.is_none() && page.entries < self.config.page_size as usize)
             {
-                let complete = total.is_none();
-                return Ok(self.partial_list(ports, total, complete, page_number));
+                let complete = received.total.is_none();
+                return Ok(self.partial_list(received, complete, page_number));
             }
-            if repeated {
-                return Ok(self.partial_list(ports, total, false, page_number));
+            if page.repeated {
+                return Ok(self.partial_list(received, false, page_number));
             }
             body = match prefetched {
                 Some(next) => next?,
@@ -321,7 +390,7 @@ impl Client {
                 }
             };
         }
-        Ok(self.partial_list(ports, total, false, MAX_PAGES))
+        Ok(self.partial_list(received, false, MAX_PAGES))
     }
 
     /// Fetches how many archived ports the account has, from the `total` of a
@@ -334,27 +403,20 @@ impl Client {
         })
     }
 
-    fn partial_list(
-        &self,
-        ports: Vec<Port>,
-        total: Option<u64>,
-        complete: bool,
-        pages: u32,
-    ) -> PortList {
+    fn partial_list<S>(&self, received: Received<S>, complete: bool, pages: u32) -> (PortList, S) {
         if !complete {
             tracing::warn!(
                 endpoint = Endpoint::Ports.as_str(),
-                received = ports.len(),
-                total = total.map(|total| total.to_string()).unwrap_or_default(),
+                received = received.ports.len(),
+                total = received
+                    .total
+                    .map(|total| total.to_string())
+                    .unwrap_or_default(),
                 pages,
                 "port list is incomplete: the API stopped paging before its total was reached"
             );
         }
-        PortList {
-            ports,
-            total,
-            complete,
-        }
+        received.into_list(complete)
     }
 
     async fn ports_page(

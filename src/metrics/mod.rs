@@ -5,13 +5,17 @@
 //! the request counter. Two text formats are served: OpenMetrics for scrapers that ask
 //! for it, the classic format 0.0.4 for everyone else. prometheus-client encodes every
 //! family except the per-port ones, which hold nearly all of the samples of a large
-//! account and are written straight into the response by [`ports`].
+//! account, are rendered by [`ports`] while the pages of a scrape arrive.
 
 mod ports;
 mod process;
 
+pub use ports::{PortLines, PortSeries};
+
 use std::fmt;
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
@@ -241,6 +245,41 @@ pub struct ExporterMetrics {
     pub api_requests: RequestCounter,
 }
 
+/// An encoded response: the chunks it was built from, in order. The per-port
+/// samples are shared with the snapshot they were rendered for, not copied.
+#[derive(Debug, Clone, Default)]
+pub struct Exposition {
+    chunks: Vec<Bytes>,
+}
+
+impl Exposition {
+    pub fn chunks(&self) -> &[Bytes] {
+        &self.chunks
+    }
+
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        self.chunks
+    }
+
+    /// Returns the length in bytes.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(Bytes::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.iter().all(Bytes::is_empty)
+    }
+}
+
+impl fmt::Display for Exposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in &self.chunks {
+            f.write_str(std::str::from_utf8(chunk).map_err(|_| fmt::Error)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Encodes one response: the account data and scrape metrics of `snapshot`, and, for
 /// the metrics path, the exporter's own and the process metrics. A probe response
 /// has no `exporter` part.
@@ -248,25 +287,30 @@ pub fn encode(
     snapshot: Option<Arc<Snapshot>>,
     exporter: Option<&ExporterMetrics>,
     format: Format,
-) -> Result<String, fmt::Error> {
-    let port_list = snapshot
-        .as_ref()
-        .and_then(|snapshot| snapshot.active_ports.as_ref());
-    let mut output =
-        String::with_capacity(4096 + port_list.map_or(0, |list| ports::size_hint(&list.ports)));
-
+) -> Result<Exposition, fmt::Error> {
+    let mut text = String::with_capacity(4096);
+    let mut chunks = Vec::new();
     encode_collector(
-        &mut output,
+        &mut text,
         format,
         AccountTotals {
             snapshot: snapshot.clone(),
         },
     )?;
-    if let Some(list) = port_list {
-        ports::write(&mut output, &list.ports, format);
+    if let Some(snapshot) = &snapshot
+        && let Some(list) = &snapshot.active_ports
+    {
+        match &snapshot.port_lines {
+            Some(lines) => lines.write(&mut text, &mut chunks, format),
+            None => {
+                PortSeries::rendered(&list.ports)
+                    .finish()
+                    .write(&mut text, &mut chunks, format)
+            }
+        }
     }
     encode_collector(
-        &mut output,
+        &mut text,
         format,
         ScrapeAndExporter {
             snapshot,
@@ -274,9 +318,10 @@ pub fn encode(
         },
     )?;
     if format == Format::OpenMetrics {
-        text::encode_eof(&mut output)?;
+        text::encode_eof(&mut text)?;
     }
-    Ok(output)
+    chunks.push(Bytes::from(text));
+    Ok(Exposition { chunks })
 }
 
 /// Appends the families of `collector` to `output`, without the OpenMetrics end marker.

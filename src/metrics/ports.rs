@@ -1,12 +1,17 @@
-//! The per-port families, written straight into the response text.
+//! The per-port families, rendered page by page while a scrape's next page is fetched.
 //!
 //! An account with 10,000 ports has about 60,000 per-port samples, nearly all of a
-//! response. prometheus-client would encode each label through `fmt::Write`; writing
-//! them here with a fast check for characters that need escaping costs a fraction of
-//! that. The output is the same, byte for byte, in both formats: a test holds it
-//! against prometheus-client.
+//! response. Their lines are the same in both text formats, so they are rendered
+//! once, into one buffer a family, as each page of ports is decoded; a response then
+//! sends those buffers as they are, between family headers written for its format.
+//! prometheus-client would encode each label through `fmt::Write`; writing them here
+//! with a fast check for characters that need escaping costs a fraction of that. The
+//! output is the same, byte for byte, in both formats: a test holds it against
+//! prometheus-client.
 
-use crate::api::{Port, PortText};
+use bytes::Bytes;
+
+use crate::api::{Port, PortSink, PortText};
 
 use super::{
     EXACT_INTEGER_LIMIT, Format, Metric, PORT_CREATED, PORT_EXPIRY, PORT_INFO, PORT_TRAFFIC_LEFT,
@@ -27,130 +32,210 @@ const INFO_LABELS: [(&str, PortText); 10] = [
     ("socks_port", PortText::SocksPort),
 ];
 
-/// A per-port family and how to read its value from a port.
-type PortFamily = (&'static Metric, fn(&Port) -> Option<f64>);
-
-/// Bytes of a port's samples beyond its label values: names, label names, quotes and
-/// values, rounded up.
-const FIXED_BYTES_PER_PORT: usize = 640;
-
-/// Returns about how many bytes [`write`] adds for `ports`, so that the response can be
-/// allocated once.
-pub fn size_hint(ports: &[Port]) -> usize {
-    ports
-        .iter()
-        .map(|port| {
-            let traffic_labels = port.id().len()
-                + port.text(PortText::Country).len()
-                + port.text(PortText::Operator).len();
-            let info_labels: usize = PortText::ALL
-                .iter()
-                .map(|&field| port.text(field).len())
-                .sum();
-            FIXED_BYTES_PER_PORT + 3 * traffic_labels + info_labels + 2 * port.id().len()
-        })
-        .sum()
+/// Which labels the samples of a per-port family carry.
+#[derive(Debug, Clone, Copy)]
+enum Labels {
+    /// `port`, `country` and `operator`.
+    Traffic,
+    /// Every label of [`INFO_LABELS`].
+    Info,
+    /// `port` alone.
+    Port,
 }
 
-/// Appends the per-port families of `ports` in `format`. A family whose value no
-/// port has is still described, as prometheus-client would describe it.
-pub fn write(output: &mut String, ports: &[Port], format: Format) {
-    let traffic: [PortFamily; 3] = [
-        (&PORT_TRAFFIC_LEFT, |port| port.traffic_left_bytes),
-        (&PORT_TRAFFIC_USED, |port| port.traffic_used_bytes),
-        (&PORT_TRAFFIC_LIMIT, |port| port.traffic_limit_bytes),
-    ];
-    for (metric, value) in traffic {
-        let name = describe(output, metric, format);
-        for port in ports {
-            if let Some(value) = value(port) {
-                start_sample(output, &name, "port", port.id());
-                push_label(output, "country", port.text(PortText::Country));
-                push_label(output, "operator", port.text(PortText::Operator));
-                end_sample(output, value);
-            }
+/// A per-port family: its metric, its labels, and how to read its value from a port.
+struct Family {
+    metric: &'static Metric,
+    labels: Labels,
+    value: fn(&Port) -> Option<f64>,
+}
+
+const FAMILY_COUNT: usize = 6;
+
+/// The per-port families in the order they are written.
+const FAMILIES: [Family; FAMILY_COUNT] = [
+    Family {
+        metric: &PORT_TRAFFIC_LEFT,
+        labels: Labels::Traffic,
+        value: |port| port.traffic_left_bytes,
+    },
+    Family {
+        metric: &PORT_TRAFFIC_USED,
+        labels: Labels::Traffic,
+        value: |port| port.traffic_used_bytes,
+    },
+    Family {
+        metric: &PORT_TRAFFIC_LIMIT,
+        labels: Labels::Traffic,
+        value: |port| port.traffic_limit_bytes,
+    },
+    Family {
+        metric: &PORT_INFO,
+        labels: Labels::Info,
+        value: |_| Some(1.0),
+    },
+    Family {
+        metric: &PORT_EXPIRY,
+        labels: Labels::Port,
+        value: |port| port.expiry_timestamp_seconds,
+    },
+    Family {
+        metric: &PORT_CREATED,
+        labels: Labels::Port,
+        value: |port| port.created_timestamp_seconds,
+    },
+];
+
+/// The sample lines of the per-port families, as they are rendered.
+#[derive(Debug, Default)]
+pub struct PortSeries {
+    lines: [String; FAMILY_COUNT],
+    /// How many ports are rendered.
+    ports: usize,
+    /// How many ports are expected in all, until room is made for them.
+    expected: Option<usize>,
+}
+
+impl PortSeries {
+    /// Renders the samples of `ports` at once, for ports that did not arrive through
+    /// [`PortSink`].
+    pub fn rendered(ports: &[Port]) -> PortSeries {
+        let mut series = PortSeries::default();
+        series.add(ports);
+        series
+    }
+
+    /// Ends rendering. The lines can then be shared by any number of responses.
+    pub fn finish(self) -> PortLines {
+        PortLines {
+            lines: self.lines.map(|mut lines| {
+                lines.shrink_to_fit();
+                Bytes::from(lines)
+            }),
         }
     }
 
-    let name = describe(output, &PORT_INFO, format);
-    for port in ports {
-        let [(first_label, first_field), rest @ ..] = &INFO_LABELS;
-        start_sample(output, &name, first_label, port.text(*first_field));
-        for (label, field) in rest {
-            push_label(output, label, port.text(*field));
-        }
-        end_sample(output, 1.0);
-    }
-
-    let timestamps: [PortFamily; 2] = [
-        (&PORT_EXPIRY, |port| port.expiry_timestamp_seconds),
-        (&PORT_CREATED, |port| port.created_timestamp_seconds),
-    ];
-    for (metric, value) in timestamps {
-        let name = describe(output, metric, format);
-        for port in ports {
-            if let Some(value) = value(port) {
-                start_sample(output, &name, "port", port.id());
-                end_sample(output, value);
-            }
+    /// Makes room for the expected ports that are still to come, at the size of
+    /// those rendered so far, so that the buffers do not grow by doubling.
+    fn make_room(&mut self) {
+        let Some(expected) = self.expected.take() else {
+            return;
+        };
+        let coming = expected.saturating_sub(self.ports);
+        for lines in &mut self.lines {
+            let per_port = lines.len().div_ceil(self.ports);
+            // A little more than the average, as later ids may be longer.
+            lines.reserve(coming * per_port * 21 / 20);
         }
     }
 }
 
-/// Writes the `HELP`, `TYPE` and, for OpenMetrics, `UNIT` lines of a gauge family, and
-/// returns the family's full name.
-fn describe(output: &mut String, metric: &Metric, format: Format) -> String {
-    let name = full_name(metric);
+impl PortSink for PortSeries {
+    fn expect(&mut self, total_ports: usize) {
+        self.expected = Some(total_ports);
+    }
+
+    fn add(&mut self, new_ports: &[Port]) {
+        for (family, lines) in FAMILIES.iter().zip(&mut self.lines) {
+            for port in new_ports {
+                if let Some(value) = (family.value)(port) {
+                    write_sample(lines, family, port, value);
+                }
+            }
+        }
+        self.ports += new_ports.len();
+        if self.ports > 0 {
+            self.make_room();
+        }
+    }
+}
+
+/// The rendered sample lines of the per-port families, one buffer a family.
+#[derive(Clone, Default, PartialEq)]
+pub struct PortLines {
+    lines: [Bytes; FAMILY_COUNT],
+}
+
+impl std::fmt::Debug for PortLines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes = self.lines.each_ref().map(Bytes::len);
+        f.debug_struct("PortLines").field("bytes", &sizes).finish()
+    }
+}
+
+impl PortLines {
+    /// Appends the families to `chunks` in `format`: for each, its header written
+    /// into `text`, which is then moved into `chunks`, followed by its lines. A family
+    /// without samples is still described, as prometheus-client would describe it.
+    pub fn write(&self, text: &mut String, chunks: &mut Vec<Bytes>, format: Format) {
+        for (family, lines) in FAMILIES.iter().zip(&self.lines) {
+            describe(text, family.metric, format);
+            chunks.push(Bytes::from(std::mem::take(text)));
+            chunks.push(lines.clone());
+        }
+    }
+}
+
+/// Writes the `HELP`, `TYPE` and, for OpenMetrics, `UNIT` lines of a gauge family.
+fn describe(output: &mut String, metric: &Metric, format: Format) {
     let unit = metric.unit.as_ref().map(|unit| unit.as_str());
+    let write_name = |output: &mut String| {
+        output.push_str(metric.name);
+        if let Some(unit) = unit {
+            output.push('_');
+            output.push_str(unit);
+        }
+    };
     output.push_str("# HELP ");
-    output.push_str(&name);
+    write_name(output);
     output.push(' ');
     output.push_str(metric.help);
     output.push_str("\n# TYPE ");
-    output.push_str(&name);
+    write_name(output);
     output.push_str(" gauge\n");
     if let (Format::OpenMetrics, Some(unit)) = (format, unit) {
         output.push_str("# UNIT ");
-        output.push_str(&name);
+        write_name(output);
         output.push(' ');
         output.push_str(unit);
         output.push('\n');
     }
-    name
 }
 
-/// The name of a family with its unit suffix, such as `astro_port_traffic_left_bytes`.
-fn full_name(metric: &Metric) -> String {
-    match &metric.unit {
-        Some(unit) => format!("{}_{}", metric.name, unit.as_str()),
-        None => metric.name.to_owned(),
+/// Writes one sample line of `family` for `port`.
+fn write_sample(output: &mut String, family: &Family, port: &Port, value: f64) {
+    output.push_str(family.metric.name);
+    if let Some(unit) = &family.metric.unit {
+        output.push('_');
+        output.push_str(unit.as_str());
     }
-}
-
-/// Writes the name and first label of a sample: `name{label="value"`.
-fn start_sample(output: &mut String, name: &str, label: &str, value: &str) {
-    output.push_str(name);
-    output.push('{');
-    output.push_str(label);
-    output.push_str("=\"");
-    push_label_value(output, value);
-    output.push('"');
-}
-
-/// Writes one more label of a sample: `,label="value"`.
-fn push_label(output: &mut String, label: &str, value: &str) {
-    output.push(',');
-    output.push_str(label);
-    output.push_str("=\"");
-    push_label_value(output, value);
-    output.push('"');
-}
-
-/// Closes the labels of a sample and writes its value: `} value` and a line break.
-fn end_sample(output: &mut String, value: f64) {
+    match family.labels {
+        Labels::Traffic => {
+            push_label(output, '{', "port", port.id());
+            push_label(output, ',', "country", port.text(PortText::Country));
+            push_label(output, ',', "operator", port.text(PortText::Operator));
+        }
+        Labels::Info => {
+            let mut separator = '{';
+            for (label, field) in INFO_LABELS {
+                push_label(output, separator, label, port.text(field));
+                separator = ',';
+            }
+        }
+        Labels::Port => push_label(output, '{', "port", port.id()),
+    }
     output.push_str("} ");
     push_value(output, value);
     output.push('\n');
+}
+
+/// Writes `separator`, then `label="value"`.
+fn push_label(output: &mut String, separator: char, label: &str, value: &str) {
+    output.push(separator);
+    output.push_str(label);
+    output.push_str("=\"");
+    push_label_value(output, value);
+    output.push('"');
 }
 
 /// Writes a label value, escaping backslash, double quote and line feed.
@@ -197,13 +282,15 @@ mod tests {
     use super::super::{Sample, describe as describe_for_client};
     use super::*;
 
+    type ValueOf = fn(&Port) -> Option<f64>;
+
     /// The per-port families as prometheus-client encodes them.
     #[derive(Debug)]
     struct Reference(Vec<Port>);
 
     impl Collector for Reference {
         fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-            let traffic: [PortFamily; 3] = [
+            let traffic: [(&Metric, ValueOf); 3] = [
                 (&PORT_TRAFFIC_LEFT, |port| port.traffic_left_bytes),
                 (&PORT_TRAFFIC_USED, |port| port.traffic_used_bytes),
                 (&PORT_TRAFFIC_LIMIT, |port| port.traffic_limit_bytes),
@@ -228,7 +315,7 @@ mod tests {
                 let labels = INFO_LABELS.map(|(label, field)| (label, port.text(field)));
                 family.encode_family(&labels)?.encode_gauge(&1_i64)?;
             }
-            let timestamps: [PortFamily; 2] = [
+            let timestamps: [(&Metric, ValueOf); 2] = [
                 (&PORT_EXPIRY, |port| port.expiry_timestamp_seconds),
                 (&PORT_CREATED, |port| port.created_timestamp_seconds),
             ];
@@ -322,18 +409,18 @@ mod tests {
         let ports = ports();
         for format in [Format::Text, Format::OpenMetrics] {
             for ports in [&ports[..], &[]] {
-                let mut output = String::new();
-                write(&mut output, ports, format);
-                assert_eq!(output, reference(ports, format), "{format:?}");
+                let mut text = String::new();
+                let mut chunks = Vec::new();
+                PortSeries::rendered(ports)
+                    .finish()
+                    .write(&mut text, &mut chunks, format);
+                let output: Vec<u8> = chunks.concat();
+                assert_eq!(
+                    String::from_utf8(output).expect("UTF-8"),
+                    reference(ports, format),
+                    "{format:?}"
+                );
             }
         }
-    }
-
-    #[test]
-    fn size_hint_covers_the_output_of_usual_ports() {
-        let ports = vec![ports().remove(0); 100];
-        let mut output = String::new();
-        write(&mut output, &ports, Format::OpenMetrics);
-        assert!(output.len() <= size_hint(&ports), "{} bytes", output.len());
     }
 }

@@ -35,7 +35,7 @@ struct Entry {
     snapshot: Weak<Snapshot>,
     kind: BodyKind,
     encoded_at: Instant,
-    body: Bytes,
+    body: Vec<Bytes>,
 }
 
 impl Entry {
@@ -58,17 +58,12 @@ impl EncodedBodies {
         &self,
         snapshot: &Arc<Snapshot>,
         kind: BodyKind,
-        encode: impl FnOnce() -> Result<Bytes, E>,
-    ) -> Result<Bytes, E> {
+        encode: impl FnOnce() -> Result<Vec<Bytes>, E>,
+    ) -> Result<Vec<Bytes>, E> {
         if let Some(body) = self.find(snapshot, kind) {
             return Ok(body);
         }
-        // Bodies that can no longer be served go first, so that the memory of one does
-        // not add to that of the body about to be encoded.
-        self.entries
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(Entry::servable);
+        self.prune();
         let body = encode()?;
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.retain(Entry::servable);
@@ -84,7 +79,17 @@ impl EncodedBodies {
         Ok(body)
     }
 
-    fn find(&self, snapshot: &Arc<Snapshot>, kind: BodyKind) -> Option<Bytes> {
+    /// Drops the bodies that can no longer be served. A scrape calls this before it
+    /// fetches, so that the memory of an old body does not add to that of the new
+    /// snapshot and its body.
+    pub fn prune(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(Entry::servable);
+    }
+
+    fn find(&self, snapshot: &Arc<Snapshot>, kind: BodyKind) -> Option<Vec<Bytes>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .iter()
@@ -107,8 +112,8 @@ mod tests {
         gzip: false,
     };
 
-    fn encode(text: &'static str) -> impl FnOnce() -> Result<Bytes, ()> {
-        move || Ok(Bytes::from_static(text.as_bytes()))
+    fn encode(text: &'static str) -> impl FnOnce() -> Result<Vec<Bytes>, ()> {
+        move || Ok(vec![Bytes::from_static(text.as_bytes())])
     }
 
     #[test]
@@ -117,11 +122,11 @@ mod tests {
         let snapshot = Arc::new(Snapshot::default());
         assert_eq!(
             bodies.get_or_encode(&snapshot, TEXT, encode("first")),
-            Ok(Bytes::from("first"))
+            Ok(vec![Bytes::from("first")])
         );
         assert_eq!(
             bodies.get_or_encode(&snapshot, TEXT, encode("second")),
-            Ok(Bytes::from("first"))
+            Ok(vec![Bytes::from("first")])
         );
     }
 
@@ -136,12 +141,12 @@ mod tests {
 
         assert_eq!(
             bodies.get_or_encode(&second, TEXT, encode("second")),
-            Ok(Bytes::from("second"))
+            Ok(vec![Bytes::from("second")])
         );
         let gzip = BodyKind { gzip: true, ..TEXT };
         assert_eq!(
             bodies.get_or_encode(&first, gzip, encode("gzip")),
-            Ok(Bytes::from("gzip"))
+            Ok(vec![Bytes::from("gzip")])
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The HTTP server: the metrics endpoint, a landing page and a health check, behind
 //! the protection of the web configuration file.
 
+mod body;
 mod encoded;
 mod listen;
 
@@ -16,13 +17,13 @@ use http::header::{
     ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
 };
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::Full;
 use hyper::body::Body;
 use tokio::time::Instant;
 
 pub use encoded::EncodedBodies;
 pub use listen::serve;
 
+use body::ChunkedBody;
 use encoded::BodyKind;
 
 use crate::form::percent_decode;
@@ -56,7 +57,7 @@ pub struct Exporter {
     pub encoded: EncodedBodies,
 }
 
-type HttpResponse = Response<Full<Bytes>>;
+type HttpResponse = Response<ChunkedBody>;
 
 impl Exporter {
     /// Handles one HTTP request under the web configuration in force.
@@ -159,9 +160,10 @@ impl Exporter {
             .and_then(|value| value.to_str().ok());
         let format = Format::negotiate(accept);
         if head_only {
-            return with_content_type(StatusCode::OK, format.content_type(), Bytes::new());
+            return with_content_type(StatusCode::OK, format.content_type(), Bytes::new().into());
         }
 
+        self.encoded.prune();
         let snapshot = match source {
             Some(source) => {
                 let deadline = Instant::now() + self.scrape_timeout(headers, source.timeout);
@@ -176,14 +178,14 @@ impl Exporter {
         };
         let encode = || {
             let exporter = with_exporter.then_some(&self.metrics);
-            let text = metrics::encode(snapshot.clone(), exporter, format)
+            let exposition = metrics::encode(snapshot.clone(), exporter, format)
                 .map_err(|error| ("encoding", error.to_string()))?;
             if kind.gzip {
-                let compressed =
-                    gzip(text.as_bytes()).map_err(|error| ("compressing", error.to_string()))?;
-                Ok(Bytes::from(compressed))
+                let compressed = gzip(exposition.chunks())
+                    .map_err(|error| ("compressing", error.to_string()))?;
+                Ok(vec![Bytes::from(compressed)])
             } else {
-                Ok(Bytes::from(text))
+                Ok(exposition.into_chunks())
             }
         };
         let body = match &snapshot {
@@ -201,7 +203,7 @@ impl Exporter {
             }
         };
 
-        let mut response = with_content_type(StatusCode::OK, format.content_type(), body);
+        let mut response = with_content_type(StatusCode::OK, format.content_type(), body.into());
         if kind.gzip {
             response
                 .headers_mut()
@@ -255,7 +257,7 @@ impl Exporter {
         with_content_type(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            Bytes::from(body),
+            Bytes::from(body).into(),
         )
     }
 }
@@ -269,11 +271,15 @@ fn query_parameter(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 fn plain(status: StatusCode, text: impl Into<Bytes>) -> HttpResponse {
-    with_content_type(status, "text/plain; charset=utf-8", text.into())
+    with_content_type(status, "text/plain; charset=utf-8", text.into().into())
 }
 
-fn with_content_type(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
-    let mut response = Response::new(Full::new(body));
+fn with_content_type(
+    status: StatusCode,
+    content_type: &'static str,
+    body: ChunkedBody,
+) -> HttpResponse {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     response
         .headers_mut()
@@ -316,9 +322,12 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
     })
 }
 
-fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), Compression::fast());
-    encoder.write_all(body)?;
+fn gzip(chunks: &[Bytes]) -> std::io::Result<Vec<u8>> {
+    let length: usize = chunks.iter().map(Bytes::len).sum();
+    let mut encoder = GzEncoder::new(Vec::with_capacity(length / 4), Compression::fast());
+    for chunk in chunks {
+        encoder.write_all(chunk)?;
+    }
     encoder.finish()
 }
 
