@@ -106,6 +106,11 @@ impl FromJsonScalar for f64 {
     }
 }
 
+/// Reads a number sent as a string, as a lenient number field does.
+pub(crate) fn number_in_string(value: &str) -> Lenient<f64> {
+    <f64 as FromJsonScalar>::from_str(value)
+}
+
 impl FromJsonScalar for String {
     const EXPECTED: &'static str = "a string";
 

@@ -15,6 +15,8 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::lenient::Lenient;
 
+mod scan;
+
 /// An error in a response body that makes it unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
@@ -323,6 +325,14 @@ pub fn parse_ports_page(body: &[u8]) -> Result<PortsPage, BodyError> {
 /// list in another place, an entry that is not an object), which the slower path
 /// of [`parse_ports_page`] then handles entry by entry.
 fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
+    // Checking the whole body once is faster than serde_json checking each string.
+    let body = std::str::from_utf8(body).ok()?;
+    scan::parse_usual_page(body).or_else(|| parse_well_formed_with_serde(body))
+}
+
+/// The part of [`parse_well_formed_page`] that serde does, for pages that the scanner
+/// leaves to it.
+fn parse_well_formed_with_serde(body: &str) -> Option<PortsPage> {
     #[derive(Deserialize)]
     struct WellFormedPage<'a> {
         #[serde(default, borrow)]
@@ -337,8 +347,6 @@ fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
         ports: ConvertedPorts,
     }
 
-    // Checking the whole body once is faster than serde_json checking each string.
-    let body = std::str::from_utf8(body).ok()?;
     let page: WellFormedPage = serde_json::from_str(body).ok()?;
     if page.status.as_value().is_some_and(|status| status != "ok") {
         return None;

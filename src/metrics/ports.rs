@@ -9,6 +9,8 @@
 //! output is the same, byte for byte, in both formats: a test holds it against
 //! prometheus-client.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::api::{Port, PortSink, PortText};
@@ -94,6 +96,8 @@ pub struct PortSeries {
     ports: usize,
     /// How many ports are expected in all, until room is made for them.
     expected: Option<usize>,
+    /// The label sets of the port being rendered.
+    labels: String,
 }
 
 impl PortSeries {
@@ -136,11 +140,37 @@ impl PortSink for PortSeries {
     }
 
     fn add(&mut self, new_ports: &[Port]) {
-        for (family, lines) in FAMILIES.iter().zip(&mut self.lines) {
-            for port in new_ports {
-                if let Some(value) = (family.value)(port) {
-                    write_sample(lines, family, port, value);
-                }
+        let names = FAMILIES.map(|family| full_name(family.metric));
+        let labels = &mut self.labels;
+        for port in new_ports {
+            // Each label set is escaped once and then copied into every family that
+            // uses it: `{port="…"`, then `,country="…",operator="…"`, then the info
+            // labels, which start with `{port="…"` again.
+            labels.clear();
+            push_label(labels, '{', "port", port.id());
+            let port_only = labels.len();
+            push_label(labels, ',', "country", port.text(PortText::Country));
+            push_label(labels, ',', "operator", port.text(PortText::Operator));
+            let traffic = labels.len();
+            let mut separator = '{';
+            for (label, field) in INFO_LABELS {
+                push_label(labels, separator, label, port.text(field));
+                separator = ',';
+            }
+
+            for ((family, name), lines) in FAMILIES.iter().zip(&names).zip(&mut self.lines) {
+                let Some(value) = (family.value)(port) else {
+                    continue;
+                };
+                lines.push_str(name);
+                lines.push_str(match family.labels {
+                    Labels::Traffic => &labels[..traffic],
+                    Labels::Info => &labels[traffic..],
+                    Labels::Port => &labels[..port_only],
+                });
+                lines.push_str("} ");
+                push_value(lines, value);
+                lines.push('\n');
             }
         }
         self.ports += new_ports.len();
@@ -178,55 +208,29 @@ impl PortLines {
 
 /// Writes the `HELP`, `TYPE` and, for OpenMetrics, `UNIT` lines of a gauge family.
 fn describe(output: &mut String, metric: &Metric, format: Format) {
-    let unit = metric.unit.as_ref().map(|unit| unit.as_str());
-    let write_name = |output: &mut String| {
-        output.push_str(metric.name);
-        if let Some(unit) = unit {
-            output.push('_');
-            output.push_str(unit);
-        }
-    };
+    let name = full_name(metric);
     output.push_str("# HELP ");
-    write_name(output);
+    output.push_str(&name);
     output.push(' ');
     output.push_str(metric.help);
     output.push_str("\n# TYPE ");
-    write_name(output);
+    output.push_str(&name);
     output.push_str(" gauge\n");
-    if let (Format::OpenMetrics, Some(unit)) = (format, unit) {
+    if let (Format::OpenMetrics, Some(unit)) = (format, &metric.unit) {
         output.push_str("# UNIT ");
-        write_name(output);
+        output.push_str(&name);
         output.push(' ');
-        output.push_str(unit);
+        output.push_str(unit.as_str());
         output.push('\n');
     }
 }
 
-/// Writes one sample line of `family` for `port`.
-fn write_sample(output: &mut String, family: &Family, port: &Port, value: f64) {
-    output.push_str(family.metric.name);
-    if let Some(unit) = &family.metric.unit {
-        output.push('_');
-        output.push_str(unit.as_str());
+/// The name of a family with its unit suffix, such as `astro_port_traffic_left_bytes`.
+fn full_name(metric: &Metric) -> Cow<'static, str> {
+    match &metric.unit {
+        Some(unit) => Cow::Owned(format!("{}_{}", metric.name, unit.as_str())),
+        None => Cow::Borrowed(metric.name),
     }
-    match family.labels {
-        Labels::Traffic => {
-            push_label(output, '{', "port", port.id());
-            push_label(output, ',', "country", port.text(PortText::Country));
-            push_label(output, ',', "operator", port.text(PortText::Operator));
-        }
-        Labels::Info => {
-            let mut separator = '{';
-            for (label, field) in INFO_LABELS {
-                push_label(output, separator, label, port.text(field));
-                separator = ',';
-            }
-        }
-        Labels::Port => push_label(output, '{', "port", port.id()),
-    }
-    output.push_str("} ");
-    push_value(output, value);
-    output.push('\n');
 }
 
 /// Writes `separator`, then `label="value"`.
