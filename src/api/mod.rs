@@ -186,13 +186,52 @@ impl PortSink for () {
 struct Received<S> {
     /// The distinct ports, in the order the API listed them.
     ports: Vec<Port>,
-    seen: HashSet<Box<str>>,
+    seen: SeenIds,
     /// Entries without a usable id. They count toward the total, because the API
     /// counts them, but nothing distinguishes one from another across pages.
     unreadable: u64,
     /// The API's `total`, from the last page that had one.
     total: Option<u64>,
     sink: S,
+}
+
+/// The ids of the ports received, to drop a port that a later page repeats.
+///
+/// The client asks for the ports in ascending order of id. While the ids are numbers
+/// that keep increasing, none can repeat an earlier one, and only the last is kept;
+/// from the first id that breaks that order on, every id goes into a set.
+#[derive(Debug, Default)]
+enum SeenIds {
+    #[default]
+    None,
+    Increasing(u64),
+    Set(HashSet<Box<str>>),
+}
+
+impl SeenIds {
+    /// Records `id` and returns whether it is new. `received` holds the ports with
+    /// every id recorded so far.
+    fn insert(&mut self, id: &str, received: &[Port]) -> bool {
+        let number = id
+            .parse::<u64>()
+            .ok()
+            .filter(|_| !id.starts_with(['+', '0']));
+        match (&*self, number) {
+            (SeenIds::None, Some(number)) => *self = SeenIds::Increasing(number),
+            (SeenIds::Increasing(last), Some(number)) if number > *last => {
+                *self = SeenIds::Increasing(number);
+            }
+            (SeenIds::Set(_), _) => {}
+            (SeenIds::None | SeenIds::Increasing(_), _) => {
+                let set = received.iter().map(|port| Box::from(port.id())).collect();
+                *self = SeenIds::Set(set);
+            }
+        }
+        match self {
+            SeenIds::Set(set) => set.insert(id.into()),
+            SeenIds::None | SeenIds::Increasing(_) => true,
+        }
+    }
 }
 
 /// How one page of a port list added to [`Received`].
@@ -222,7 +261,7 @@ impl<S: PortSink> Received<S> {
         self.unreadable += (page.entries - readable) as u64;
         let before = self.ports.len();
         for port in page.ports {
-            if self.seen.insert(port.id().into()) {
+            if self.seen.insert(port.id(), &self.ports) {
                 self.ports.push(port);
             }
         }
@@ -329,7 +368,7 @@ impl Client {
         let page_size = self.config.page_size.to_string();
         let mut received = Received {
             ports: Vec::new(),
-            seen: HashSet::new(),
+            seen: SeenIds::default(),
             unreadable: 0,
             total: None,
             sink,
@@ -748,6 +787,41 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
     use reqwest::header::{HeaderMap, HeaderValue};
+
+    /// Records `ids` in order and returns those found new.
+    fn new_ids<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+        let mut seen = SeenIds::default();
+        let mut received = Vec::new();
+        let mut new = Vec::new();
+        for id in ids {
+            if seen.insert(id, &received) {
+                received.push(Port::new([id, "", "", "", "", "", "", "", "", ""]));
+                new.push(*id);
+            }
+        }
+        new
+    }
+
+    #[test]
+    fn increasing_ids_are_all_new() {
+        assert_eq!(new_ids(&["1", "5", "100"]), ["1", "5", "100"]);
+    }
+
+    #[test]
+    fn repeated_ids_are_found_in_any_order() {
+        assert_eq!(
+            new_ids(&["1", "5", "3", "5", "1", "4"]),
+            ["1", "5", "3", "4"]
+        );
+        assert_eq!(new_ids(&["1", "2", "2"]), ["1", "2"]);
+        assert_eq!(new_ids(&["b", "a", "b"]), ["b", "a"]);
+    }
+
+    #[test]
+    fn ids_that_read_as_the_same_number_stay_distinct() {
+        assert_eq!(new_ids(&["7", "007", "+7", "7"]), ["7", "007", "+7"]);
+        assert_eq!(new_ids(&["0", "1", "0"]), ["0", "1"]);
+    }
 
     fn headers(retry_after: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
