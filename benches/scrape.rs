@@ -150,7 +150,7 @@ async fn scrape(http: &reqwest::Client, url: &str) -> Duration {
     scrape_body(http, url, Encoding::Identity).await.0
 }
 
-/// How a scrape asks for its body: uncompressed like curl, or gzip like Prometheus.
+/// The encoding a scrape requests: none, as curl sends, or gzip, as Prometheus sends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Encoding {
     Identity,

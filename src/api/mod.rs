@@ -169,7 +169,7 @@ pub struct PortList {
 /// as rendering the ports' samples, adds nothing to the time of a scrape except on
 /// the last page.
 pub trait PortSink: Send + 'static {
-    /// Learns how many ports the API says there are, before the first page's ports
+    /// Receives the API's total of ports, before the first page's ports
     /// arrive, so that room can be made for them at once.
     fn expect(&mut self, _total_ports: usize) {}
 
@@ -197,9 +197,9 @@ struct Received<S> {
 
 /// The ids of the ports received, to drop a port that a later page repeats.
 ///
-/// The client asks for the ports in ascending order of id. While the ids are numbers
-/// that keep increasing, none can repeat an earlier one, and only the last is kept;
-/// from the first id that breaks that order on, every id goes into a set.
+/// The client requests the ports in ascending order of id. While the ids are numbers
+/// that keep increasing, none can repeat an earlier one, so only the last is kept.
+/// From the first id that breaks that order on, every id goes into a set.
 #[derive(Debug, Default)]
 enum SeenIds {
     #[default]
@@ -209,7 +209,7 @@ enum SeenIds {
 }
 
 impl SeenIds {
-    /// Records `id` and returns whether it is new. `received` holds the ports with
+    /// Records `id` and returns whether it is new. `received` contains the ports with
     /// every id recorded so far.
     fn insert(&mut self, id: &str, received: &[Port]) -> bool {
         let number = id
@@ -234,7 +234,7 @@ impl SeenIds {
     }
 }
 
-/// How one page of a port list added to [`Received`].
+/// The result of adding one page of a port list to [`Received`].
 struct PageAdded {
     /// How many entries the page held, readable or not.
     entries: usize,
@@ -818,7 +818,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_that_read_as_the_same_number_stay_distinct() {
+    fn ids_of_equal_numbers_stay_distinct() {
         assert_eq!(new_ids(&["7", "007", "+7", "7"]), ["7", "007", "+7"]);
         assert_eq!(new_ids(&["0", "1", "0"]), ["0", "1"]);
     }

@@ -48,12 +48,12 @@ pub struct Balance {
 ///
 /// Text fields are empty when the API omits them. Credentials (`access`) are never
 /// read into this type. The text fields share one allocation, because a scrape of a
-/// large account holds tens of thousands of them.
+/// large account keeps tens of thousands of them.
 #[derive(Clone, PartialEq, Default)]
 pub struct Port {
     /// Every text field, one after another, in the order of [`PortText`].
     text: Box<str>,
-    /// Where each text field ends in `text`.
+    /// The end of each text field in `text`.
     ends: [u32; PortText::COUNT],
     pub traffic_limit_bytes: Option<f64>,
     pub traffic_used_bytes: Option<f64>,
@@ -330,8 +330,7 @@ fn parse_well_formed_page(body: &[u8]) -> Option<PortsPage> {
     scan::parse_usual_page(body).or_else(|| parse_well_formed_with_serde(body))
 }
 
-/// The part of [`parse_well_formed_page`] that serde does, for pages that the scanner
-/// leaves to it.
+/// Decodes a well-formed page with serde, for pages that the scanner leaves to it.
 fn parse_well_formed_with_serde(body: &str) -> Option<PortsPage> {
     #[derive(Deserialize)]
     struct WellFormedPage<'a> {
@@ -705,7 +704,7 @@ mod tests {
         assert_eq!(date, 1_793_610_895_000_000_000);
     }
 
-    /// The general parsers that `parse_usual_date` stands in for.
+    /// Parses with the general parsers that `parse_usual_date` replaces for usual dates.
     fn parse_date_generally(text: &str) -> Option<i128> {
         let utc_format = format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
@@ -720,7 +719,7 @@ mod tests {
     }
 
     #[test]
-    fn usual_dates_read_as_the_general_parsers_read_them() {
+    fn usual_dates_match_general_parsers() {
         let mut accepted = 0;
         for date in [
             "0000-01-01",

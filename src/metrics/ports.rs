@@ -34,7 +34,7 @@ const INFO_LABELS: [(&str, PortText); 10] = [
     ("socks_port", PortText::SocksPort),
 ];
 
-/// Which labels the samples of a per-port family carry.
+/// The label set of the samples of a per-port family.
 #[derive(Debug, Clone, Copy)]
 enum Labels {
     /// `port`, `country` and `operator`.
@@ -225,7 +225,8 @@ fn describe(output: &mut String, metric: &Metric, format: Format) {
     }
 }
 
-/// The name of a family with its unit suffix, such as `astro_port_traffic_left_bytes`.
+/// Returns the name of a family with its unit suffix, such as
+/// `astro_port_traffic_left_bytes`.
 fn full_name(metric: &Metric) -> Cow<'static, str> {
     match &metric.unit {
         Some(unit) => Cow::Owned(format!("{}_{}", metric.name, unit.as_str())),

@@ -64,6 +64,11 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // A response goes out as several chunks, and with Nagle's algorithm the
+                // last small one waits for the client's delayed acknowledgement.
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%peer, %error, "setting TCP_NODELAY failed");
+                }
                 let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
                     tracing::warn!(%peer, limit = MAX_CONNECTIONS, "too many open connections; closing the new one");
                     continue;

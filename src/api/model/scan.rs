@@ -7,8 +7,8 @@
 //!
 //! It gives up, returning `None`, on anything it does not read exactly as serde
 //! would: a value of an unusual type, a number that is not a plain integer, a key
-//! given twice, invalid JSON. The serde decoders then read the page; a unit test holds
-//! the two to the same result.
+//! given twice, invalid JSON. The serde decoders then read the page, and unit tests
+//! check that both decoders give the same result.
 
 use std::borrow::Cow;
 
@@ -67,8 +67,8 @@ pub fn parse_usual_page(body: &str) -> Option<PortsPage> {
     })
 }
 
-/// Which of up to 32 known keys of an object were read, to give up on a key given
-/// twice, which serde rejects.
+/// The set of known keys of an object already read, up to 32, so that a key given
+/// twice, which serde rejects, makes the scanner give up.
 #[derive(Default)]
 struct Seen(u32);
 
@@ -113,7 +113,7 @@ impl<'a> Scanner<'a> {
         (self.peek()? == expected).then(|| self.position += 1)
     }
 
-    /// Reads an object, calling `field` with each key when the scanner stands at the
+    /// Reads an object, calling `field` with each key when the scanner is at the
     /// key's value, which `field` must read.
     fn object(&mut self, mut field: impl FnMut(&mut Self, &str) -> Option<()>) -> Option<()> {
         self.take(b'{')?;
@@ -157,7 +157,7 @@ impl<'a> Scanner<'a> {
         if !escaped {
             return Some(Cow::Borrowed(self.text.get(start..end)?));
         }
-        // Escapes are rare; serde reads them, with the quotes around.
+        // Escapes are rare, so serde reads them, quotes included.
         serde_json::from_str::<String>(self.text.get(start - 1..end + 1)?)
             .ok()
             .map(Cow::Owned)
@@ -250,7 +250,7 @@ impl<'a> Scanner<'a> {
                     return None;
                 }
                 // The same conversions as serde's: an integer becomes a u64 or i64 and
-                // then an f64; anything else is parsed by serde_json itself.
+                // then an f64. serde_json itself parses any other number.
                 let value = if let Ok(value) = token.parse::<u64>() {
                     value as f64
                 } else if let Ok(value) = token.parse::<i64>() {
@@ -301,7 +301,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// Reads `data`, which must hold `ports`, and returns the converted ports and the
+    /// Reads `data`, which must contain `ports`, and returns the converted ports and the
     /// number of entries.
     fn data(&mut self) -> Option<(Vec<super::Port>, usize)> {
         let mut list = None;
