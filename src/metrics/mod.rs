@@ -222,12 +222,18 @@ struct Sample(f64);
 /// Largest magnitude below which every whole `f64` is exact as an `i64`.
 const EXACT_INTEGER_LIMIT: f64 = 9_007_199_254_740_992.0;
 
+impl Sample {
+    /// Returns the value as an integer when it is whole and exact as one.
+    fn as_exact_integer(self) -> Option<i64> {
+        (self.0.fract() == 0.0 && self.0.abs() < EXACT_INTEGER_LIMIT).then_some(self.0 as i64)
+    }
+}
+
 impl EncodeGaugeValue for Sample {
     fn encode(&self, encoder: &mut GaugeValueEncoder) -> Result<(), fmt::Error> {
-        if self.0.fract() == 0.0 && self.0.abs() < EXACT_INTEGER_LIMIT {
-            (self.0 as i64).encode(encoder)
-        } else {
-            self.0.encode(encoder)
+        match self.as_exact_integer() {
+            Some(integer) => integer.encode(encoder),
+            None => self.0.encode(encoder),
         }
     }
 }
@@ -259,15 +265,6 @@ impl Exposition {
 
     pub fn into_chunks(self) -> Vec<Bytes> {
         self.chunks
-    }
-
-    /// Returns the length in bytes.
-    pub fn len(&self) -> usize {
-        self.chunks.iter().map(Bytes::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.chunks.iter().all(Bytes::is_empty)
     }
 }
 

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use crate::api::{Port, PortSink, PortText};
 
 use super::{
-    EXACT_INTEGER_LIMIT, Format, Metric, PORT_CREATED, PORT_EXPIRY, PORT_INFO, PORT_TRAFFIC_LEFT,
-    PORT_TRAFFIC_LIMIT, PORT_TRAFFIC_USED,
+    Format, Metric, PORT_CREATED, PORT_EXPIRY, PORT_INFO, PORT_TRAFFIC_LEFT, PORT_TRAFFIC_LIMIT,
+    PORT_TRAFFIC_USED, Sample,
 };
 
 /// The labels of `astro_port_info`, in the order written, with the field each comes from.
@@ -265,8 +265,8 @@ fn push_label_value(output: &mut String, value: &str) {
 /// Writes a sample value as [`super::Sample`] does: whole numbers as integers, others
 /// in the shortest form that reads back exactly.
 fn push_value(output: &mut String, value: f64) {
-    if value.fract() == 0.0 && value.abs() < EXACT_INTEGER_LIMIT {
-        output.push_str(itoa::Buffer::new().format(value as i64));
+    if let Some(integer) = Sample(value).as_exact_integer() {
+        output.push_str(itoa::Buffer::new().format(integer));
     } else if value.is_finite() {
         output.push_str(dtoa::Buffer::new().format_finite(value));
     } else if value.is_nan() {
