@@ -149,4 +149,25 @@ mod tests {
             Ok(vec![Bytes::from("gzip")])
         );
     }
+
+    #[test]
+    fn prune_drops_bodies_of_dropped_snapshots() {
+        let bodies = EncodedBodies::default();
+        let kept = Arc::new(Snapshot::default());
+        let dropped = Arc::new(Snapshot::default());
+        for snapshot in [&kept, &dropped] {
+            bodies
+                .get_or_encode(snapshot, TEXT, encode("body"))
+                .expect("encoded");
+        }
+        drop(dropped);
+
+        bodies.prune();
+        let entries = bodies.entries.lock().expect("not poisoned");
+        assert_eq!(entries.len(), 1);
+        assert!(std::ptr::eq(
+            entries[0].snapshot.as_ptr(),
+            Arc::as_ptr(&kept)
+        ));
+    }
 }
