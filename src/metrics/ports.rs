@@ -1,13 +1,13 @@
 //! The per-port families, rendered page by page while a scrape's next page is fetched.
 //!
 //! An account with 10,000 ports has about 60,000 per-port samples, nearly all of a
-//! response. Their lines are the same in both text formats, so they are rendered
-//! once, into one buffer a family, as each page of ports is decoded; a response then
-//! sends those buffers as they are, between family headers written for its format.
-//! prometheus-client would encode each label through `fmt::Write`; writing them here
-//! with a fast check for characters that need escaping costs a fraction of that. The
-//! output is the same, byte for byte, in both formats: a test holds it against
-//! prometheus-client.
+//! response. Their lines are the same in both text formats, so they are rendered once,
+//! into one buffer a family, as each page of ports is decoded. A response then sends
+//! those buffers as they are, between family headers written for its format.
+//! prometheus-client would encode each label through `fmt::Write`, and writing them
+//! here with a fast check for characters that need escaping costs a fraction of that.
+//! A test checks that the output matches prometheus-client's byte for byte in both
+//! formats.
 
 use std::borrow::Cow;
 
@@ -284,7 +284,7 @@ mod tests {
     use prometheus_client::encoding::{DescriptorEncoder, prometheus_text, text};
     use prometheus_client::registry::Registry;
 
-    use super::super::{Sample, describe as describe_for_client};
+    use super::super::describe as describe_for_client;
     use super::*;
 
     type ValueOf = fn(&Port) -> Option<f64>;

@@ -1,9 +1,9 @@
 //! A response body sent as the chunks it was built from.
 //!
-//! The per-port samples of a large account are megabytes rendered once per scrape and
-//! shared by every response for it; joining them into one buffer per response would
-//! copy them each time. hyper writes the chunks one after another, with the length
-//! known in advance.
+//! The per-port samples of a large account are megabytes, rendered once per scrape and
+//! shared by every response for it. Joining them into one buffer would copy them for
+//! each response, so hyper writes the chunks one after another, with the length known
+//! in advance.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

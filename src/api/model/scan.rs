@@ -26,39 +26,25 @@ pub fn parse_usual_page(body: &str) -> Option<PortsPage> {
         bytes: body.as_bytes(),
         position: 0,
     };
-    let mut status = None;
+    let mut status = Lenient::Absent;
     let mut total = Lenient::Absent;
     let mut ports = None;
     let mut seen = Seen::default();
-    scanner.object(|scanner, key| {
-        match key {
-            "status" => {
-                seen.first(0)?;
-                status = Some(scanner.text()?);
-            }
-            "total" => {
-                seen.first(1)?;
-                total = scanner.number()?;
-            }
-            "data" => {
-                seen.first(2)?;
-                ports = Some(scanner.data()?);
-            }
-            _ => scanner.skip(0)?,
-        }
-        Some(())
+    scanner.object(|scanner, key| match key {
+        "status" => seen.set(0, &mut status, scanner.text()),
+        "total" => seen.set(1, &mut total, scanner.number()),
+        "data" => seen.set(2, &mut ports, scanner.data().map(Some)),
+        _ => scanner.skip(0),
     })?;
+
     scanner.whitespace();
     if scanner.position != scanner.bytes.len() {
         return None;
     }
-    if status
-        .as_ref()
-        .and_then(Lenient::as_value)
-        .is_some_and(|status| status != "ok")
-    {
+    if status.as_value().is_some_and(|status| status != "ok") {
         return None;
     }
+
     let (ports, entries) = ports?;
     Some(PortsPage {
         ports,
