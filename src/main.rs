@@ -9,11 +9,11 @@ use astro_exporter::config::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The exporter's I/O runs on one thread, and its CPU-heavy work (decoding pages,
-    // rendering samples, checking passwords) on blocking threads. With a worker per
-    // core, every response and every wake-up crossed threads, which cost a fifth of
-    // the CPU of a scrape. The simulated API renders its pages on the threads that
-    // serve them, so it keeps a worker per core.
+    // The exporter runs on one thread, which decodes each page while the API prepares
+    // the next; only password checks go to blocking threads. With a worker per core,
+    // every response and every wake-up crossed threads, which cost a fifth of the CPU
+    // of a scrape. The simulated API renders its pages on the threads that serve them,
+    // so it keeps a worker per core.
     let mut builder = match cli.command {
         Some(Command::Simulate { .. }) => tokio::runtime::Builder::new_multi_thread(),
         _ => tokio::runtime::Builder::new_current_thread(),
