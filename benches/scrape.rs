@@ -310,7 +310,9 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         label("scrape time / direct fetch"),
         format!("{overhead:.3}"),
         format!(
-            "median of {REPEATS} pairs; medians {} / {}",
+            "median of {REPEATS} pairs, middle half {:.2} to {:.2}; medians {} / {}",
+            ratios[REPEATS / 4],
+            ratios[REPEATS - 1 - REPEATS / 4],
             milliseconds(lone),
             milliseconds(floor)
         ),

@@ -387,9 +387,9 @@ impl Client {
                 .is_some_and(|total| fetched + u64::from(self.config.page_size) < total);
             // Decoding runs on this task, after a yield that lets the connection task
             // write the next page's request first, so that the API prepares that page
-            // while this one is decoded. A page of 100 ports takes about 0.1 ms. Handing
-            // each page to a blocking thread instead cost more CPU in wake-ups and page
-            // faults than the decoding itself.
+            // while this one is decoded. A page of 100 ports takes about 0.1 ms in the
+            // decoding benchmark. Decoding on a blocking thread cost more CPU: at 10,000
+            // ports, about 300 context switches and 1,200 page faults a scrape.
             let decode = async {
                 tokio::task::yield_now().await;
                 received.add_page(&body)
