@@ -3,8 +3,14 @@
 
 mod common;
 
-use astro_exporter::simulator::{Account, ApiRequest, Port, Reply};
-use common::{Options, TestEnv, empty_account, samples, value};
+use std::sync::Arc;
+use std::time::Duration;
+
+use astro_exporter::api::{Client, ClientConfig, PortSink, RequestCounter};
+use astro_exporter::config::parse_api_url;
+use astro_exporter::secret::Token;
+use astro_exporter::simulator::{Account, ApiRequest, Port, Reply, Simulator, SimulatorHandle};
+use common::{Options, TOKEN, TestEnv, empty_account, samples, value};
 
 fn account_with_ports(count: u64) -> Account {
     let mut account = empty_account();
@@ -250,4 +256,86 @@ async fn archived_ports_are_counted_not_listed() {
         Some(2.0)
     );
     assert_eq!(traffic_left_ports(&body), ["1", "2"]);
+}
+
+/// Records, as each page is decoded, whether the simulated API had already received
+/// the request for the next page.
+struct NextRequestWatch {
+    simulator: Arc<SimulatorHandle>,
+    pages: u64,
+    total_pages: u64,
+    pages_decoded_first: Vec<u64>,
+}
+
+impl PortSink for NextRequestWatch {
+    fn add(&mut self, _new_ports: &[astro_exporter::api::Port]) {
+        self.pages += 1;
+        if self.pages == 1 || self.pages == self.total_pages {
+            // The first page brings the total, and the last has no next page.
+            return;
+        }
+        // This blocks the client's only thread, as decoding does, so a request that is
+        // still to be written stays unwritten until the wait gives up.
+        let next_request = self.pages + 1;
+        let waited = std::time::Instant::now();
+        while self.simulator.request_count("/ports") < next_request {
+            if waited.elapsed() > Duration::from_secs(2) {
+                self.pages_decoded_first.push(self.pages);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+#[test]
+fn next_request_precedes_decoding() {
+    // The simulated API runs on threads of its own, and the client on one thread, as
+    // the exporter does.
+    let api_runtime = tokio::runtime::Runtime::new().expect("API runtime");
+    let simulator = api_runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the simulator");
+        Simulator::start(listener, account_with_ports(50), TOKEN.to_owned())
+            .await
+            .expect("starting the simulator")
+    });
+    let simulator = Arc::new(simulator);
+    let config = ClientConfig {
+        account: String::new(),
+        base_url: parse_api_url(&simulator.base_url()).expect("API URL"),
+        token: Token::new(TOKEN).expect("test token"),
+        page_size: 5,
+        max_body_size: 1024 * 1024,
+        rate_limit_pause: Duration::from_secs(60),
+        extra_root_certificates: Vec::new(),
+    };
+    let watch = NextRequestWatch {
+        simulator: Arc::clone(&simulator),
+        pages: 0,
+        total_pages: 10,
+        pages_decoded_first: Vec::new(),
+    };
+
+    let client_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let (list, watch) = client_runtime.block_on(async {
+        let client = Client::new(config, RequestCounter::default()).expect("HTTP client");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        client
+            .active_ports(deadline, watch)
+            .await
+            .expect("port list")
+    });
+
+    assert_eq!(list.ports.len(), 50);
+    assert_eq!(watch.pages, 10);
+    assert_eq!(
+        watch.pages_decoded_first,
+        Vec::<u64>::new(),
+        "pages decoded before the next page's request was sent"
+    );
 }

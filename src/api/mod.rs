@@ -385,20 +385,19 @@ impl Client {
             let next_exists = received
                 .total
                 .is_some_and(|total| fetched + u64::from(self.config.page_size) < total);
-            // Decoding runs on this task, after a yield that lets the connection task
+            // Decoding runs on this task, after yields that let the connection task
             // write the next page's request first, so that the API prepares that page
             // while this one is decoded. A page of 100 ports takes about 0.1 ms in the
             // decoding benchmark. Decoding on a blocking thread cost more CPU: at 10,000
             // ports, about 300 context switches and 1,200 page faults a scrape.
             let decode = async {
+                // One yield can end when the connection returns to the pool and wakes
+                // this task, before the request is written, so there are two.
+                tokio::task::yield_now().await;
                 tokio::task::yield_now().await;
                 received.add_page(&body)
             };
             let (decoded, prefetched) = if next_exists && page_number < MAX_PAGES {
-                // The connection that brought this page goes back to the pool on
-                // another task. Without this yield the next request could find no idle
-                // connection and wait for the decoding to end.
-                tokio::task::yield_now().await;
                 let next = self.fetch_ports_page("active", &page_size, page_number + 1, deadline);
                 let (decoded, next) = tokio::join!(decode, next);
                 (decoded, Some(next))
