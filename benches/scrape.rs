@@ -150,6 +150,23 @@ async fn scrape(http: &reqwest::Client, url: &str) -> Duration {
     scrape_body(http, url, Encoding::Identity).await.0
 }
 
+/// Scrapes once and returns the time taken and the time the exporter reports for its
+/// API calls (`astro_scrape_duration_seconds`), which leaves out serving the response.
+async fn scrape_and_fetch_time(http: &reqwest::Client, url: &str) -> (Duration, Duration) {
+    let started = Instant::now();
+    let response = http.get(url).send().await.expect("scrape");
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.expect("scrape body");
+    let elapsed = started.elapsed();
+    let seconds = std::str::from_utf8(&body)
+        .expect("a UTF-8 exposition")
+        .lines()
+        .find_map(|line| line.strip_prefix("astro_scrape_duration_seconds "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .expect("astro_scrape_duration_seconds in the exposition");
+    (elapsed, Duration::from_secs_f64(seconds))
+}
+
 /// The encoding a scrape requests: none, as curl sends, or gzip, as Prometheus sends.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Encoding {
@@ -186,11 +203,18 @@ async fn slowest_concurrent_scrape(
         warm_up.spawn(async move { request.send().await.expect("HEAD request") });
     }
     warm_up.join_all().await;
+    // Every scrape waits until all are ready to send, so that none of them is still
+    // being set up when the shared fetch, a few milliseconds at 1,000 ports, ends.
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(CONCURRENT_SCRAPES));
     let mut concurrent = JoinSet::new();
     for _ in 0..CONCURRENT_SCRAPES {
         let http = http.clone();
         let url = url.to_owned();
-        concurrent.spawn(async move { scrape_body(&http, &url, encoding).await.0 });
+        let start = std::sync::Arc::clone(&start);
+        concurrent.spawn(async move {
+            start.wait().await;
+            scrape_body(&http, &url, encoding).await.0
+        });
     }
     concurrent
         .join_all()
@@ -275,6 +299,7 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     let mut floor = Vec::new();
     let mut scrapes = Vec::new();
     let mut ratios = Vec::new();
+    let mut fetch_ratios = Vec::new();
     let cpu_before = cpu_time(pid);
     for repeat in 0..REPEATS {
         let fetch = async {
@@ -283,22 +308,24 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
             started.elapsed()
         };
         // Which goes first alternates, so that neither gains from the other.
-        let (direct, scraped) = if repeat % 2 == 0 {
+        let (direct, (scraped, fetched)) = if repeat % 2 == 0 {
             let direct = fetch.await;
-            (direct, scrape(http, &url).await)
+            (direct, scrape_and_fetch_time(http, &url).await)
         } else {
-            let scraped = scrape(http, &url).await;
+            let scraped = scrape_and_fetch_time(http, &url).await;
             (fetch.await, scraped)
         };
         floor.push(direct);
         scrapes.push(scraped);
         ratios.push(scraped.as_secs_f64() / direct.as_secs_f64());
+        fetch_ratios.push(fetched.as_secs_f64() / direct.as_secs_f64());
     }
     let cpu_per_scrape = (cpu_time(pid) - cpu_before) / REPEATS as u32;
     let peak_lone = status_bytes(pid, "VmHWM");
     let (floor, lone) = (median(floor), median(scrapes));
     ratios.sort_by(f64::total_cmp);
     let overhead = ratios[ratios.len() / 2];
+    fetch_ratios.sort_by(f64::total_cmp);
     let mut gzip_scrapes = Vec::new();
     for _ in 0..REPEATS {
         gzip_scrapes.push(scrape_body(http, &url, Encoding::Gzip).await.0);
@@ -315,6 +342,15 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
             ratios[REPEATS - 1 - REPEATS / 4],
             milliseconds(lone),
             milliseconds(floor)
+        ),
+    ));
+    rows.push((
+        label("exporter's API calls / direct fetch"),
+        format!("{:.3}", fetch_ratios[REPEATS / 2]),
+        format!(
+            "astro_scrape_duration_seconds, without serving the response; middle half {:.2} to {:.2}",
+            fetch_ratios[REPEATS / 4],
+            fetch_ratios[REPEATS - 1 - REPEATS / 4],
         ),
     ));
     rows.push((
