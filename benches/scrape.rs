@@ -153,11 +153,7 @@ async fn scrape(http: &reqwest::Client, url: &str) -> Duration {
 /// Scrapes once and returns the time taken and the time the exporter reports for its
 /// API calls (`astro_scrape_duration_seconds`), which leaves out serving the response.
 async fn scrape_and_fetch_time(http: &reqwest::Client, url: &str) -> (Duration, Duration) {
-    let started = Instant::now();
-    let response = http.get(url).send().await.expect("scrape");
-    assert_eq!(response.status(), 200);
-    let body = response.bytes().await.expect("scrape body");
-    let elapsed = started.elapsed();
+    let (elapsed, body) = scrape_body(http, url, Encoding::Identity).await;
     let seconds = std::str::from_utf8(&body)
         .expect("a UTF-8 exposition")
         .lines()
@@ -174,9 +170,13 @@ enum Encoding {
     Gzip,
 }
 
-/// Scrapes once and returns the time taken and the size of the body as sent. A gzip
-/// body is read but not decompressed, which is the scraper's own work.
-async fn scrape_body(http: &reqwest::Client, url: &str, encoding: Encoding) -> (Duration, usize) {
+/// Scrapes once and returns the time taken and the body as sent. A gzip body is read
+/// but not decompressed, which is the scraper's own work.
+async fn scrape_body(
+    http: &reqwest::Client,
+    url: &str,
+    encoding: Encoding,
+) -> (Duration, bytes::Bytes) {
     let started = Instant::now();
     let mut request = http.get(url);
     if encoding == Encoding::Gzip {
@@ -185,7 +185,7 @@ async fn scrape_body(http: &reqwest::Client, url: &str, encoding: Encoding) -> (
     let response = request.send().await.expect("scrape");
     assert_eq!(response.status(), 200);
     let body = response.bytes().await.expect("scrape body");
-    (started.elapsed(), body.len())
+    (started.elapsed(), body)
 }
 
 /// Scrapes `url` from `CONCURRENT_SCRAPES` connections at once and returns the time
@@ -227,6 +227,25 @@ async fn slowest_concurrent_scrape(
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// The median of a set of ratios and the bounds of their middle half.
+struct Spread {
+    median: f64,
+    lower: f64,
+    upper: f64,
+}
+
+impl Spread {
+    fn of(mut ratios: Vec<f64>) -> Spread {
+        ratios.sort_by(f64::total_cmp);
+        let quarter = ratios.len() / 4;
+        Spread {
+            median: ratios[ratios.len() / 2],
+            lower: ratios[quarter],
+            upper: ratios[ratios.len() - 1 - quarter],
+        }
+    }
 }
 
 /// Reads a `/proc/PID/status` field in kB, such as `VmRSS` or `VmHWM`, as bytes.
@@ -323,9 +342,8 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     let cpu_per_scrape = (cpu_time(pid) - cpu_before) / REPEATS as u32;
     let peak_lone = status_bytes(pid, "VmHWM");
     let (floor, lone) = (median(floor), median(scrapes));
-    ratios.sort_by(f64::total_cmp);
-    let overhead = ratios[ratios.len() / 2];
-    fetch_ratios.sort_by(f64::total_cmp);
+    let overhead = Spread::of(ratios);
+    let fetch_overhead = Spread::of(fetch_ratios);
     let mut gzip_scrapes = Vec::new();
     for _ in 0..REPEATS {
         gzip_scrapes.push(scrape_body(http, &url, Encoding::Gzip).await.0);
@@ -335,22 +353,21 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     let label = |name: &str| format!("{name} ({ports} ports)");
     rows.push((
         label("scrape time / direct fetch"),
-        format!("{overhead:.3}"),
+        format!("{:.3}", overhead.median),
         format!(
             "median of {REPEATS} pairs, middle half {:.2} to {:.2}; medians {} / {}",
-            ratios[REPEATS / 4],
-            ratios[REPEATS - 1 - REPEATS / 4],
+            overhead.lower,
+            overhead.upper,
             milliseconds(lone),
             milliseconds(floor)
         ),
     ));
     rows.push((
         label("exporter's API calls / direct fetch"),
-        format!("{:.3}", fetch_ratios[REPEATS / 2]),
+        format!("{:.3}", fetch_overhead.median),
         format!(
             "astro_scrape_duration_seconds, without serving the response; middle half {:.2} to {:.2}",
-            fetch_ratios[REPEATS / 4],
-            fetch_ratios[REPEATS - 1 - REPEATS / 4],
+            fetch_overhead.lower, fetch_overhead.upper,
         ),
     ));
     rows.push((
@@ -411,7 +428,7 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         ("uncompressed", Encoding::Identity, lone),
         ("gzip", Encoding::Gzip, lone_gzip),
     ] {
-        let (_, size) = scrape_body(http, &url, encoding).await;
+        let size = scrape_body(http, &url, encoding).await.1.len();
         let mut serving = Vec::new();
         for _ in 0..REPEATS {
             serving.push(scrape_body(http, &url, encoding).await.0);
