@@ -6,11 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use astro_exporter::api::{Client, ClientConfig, PortSink, RequestCounter};
-use astro_exporter::config::parse_api_url;
-use astro_exporter::secret::Token;
+use astro_exporter::api::{Client, PortSink, RequestCounter};
 use astro_exporter::simulator::{Account, ApiRequest, Port, Reply, Simulator, SimulatorHandle};
-use common::{Options, TOKEN, TestEnv, empty_account, samples, value};
+use common::{Options, TOKEN, TestEnv, client_config, empty_account, samples, value};
 
 fn account_with_ports(count: u64) -> Account {
     let mut account = empty_account();
@@ -290,6 +288,8 @@ impl PortSink for NextRequestWatch {
 
 #[test]
 fn next_request_precedes_decoding() {
+    const PORTS: u64 = 50;
+    const PAGE_SIZE: u32 = 5;
     // The simulated API runs on threads of its own, and the client on one thread, as
     // the exporter does.
     let api_runtime = tokio::runtime::Runtime::new().expect("API runtime");
@@ -297,24 +297,16 @@ fn next_request_precedes_decoding() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding the simulator");
-        Simulator::start(listener, account_with_ports(50), TOKEN.to_owned())
+        Simulator::start(listener, account_with_ports(PORTS), TOKEN.to_owned())
             .await
             .expect("starting the simulator")
     });
     let simulator = Arc::new(simulator);
-    let config = ClientConfig {
-        account: String::new(),
-        base_url: parse_api_url(&simulator.base_url()).expect("API URL"),
-        token: Token::new(TOKEN).expect("test token"),
-        page_size: 5,
-        max_body_size: 1024 * 1024,
-        rate_limit_pause: Duration::from_secs(60),
-        extra_root_certificates: Vec::new(),
-    };
+    let config = client_config(&simulator.base_url(), &page_size(PAGE_SIZE));
     let watch = NextRequestWatch {
         simulator: Arc::clone(&simulator),
         pages: 0,
-        total_pages: 10,
+        total_pages: PORTS / u64::from(PAGE_SIZE),
         pages_decoded_first: Vec::new(),
     };
 
@@ -331,8 +323,8 @@ fn next_request_precedes_decoding() {
             .expect("port list")
     });
 
-    assert_eq!(list.ports.len(), 50);
-    assert_eq!(watch.pages, 10);
+    assert_eq!(list.ports.len() as u64, PORTS);
+    assert_eq!(watch.pages, PORTS / u64::from(PAGE_SIZE));
     assert_eq!(
         watch.pages_decoded_first,
         Vec::<u64>::new(),

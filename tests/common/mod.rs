@@ -81,6 +81,19 @@ impl Default for Options {
     }
 }
 
+/// Returns the configuration of a client for the API at `api_url` with `options`.
+pub fn client_config(api_url: &str, options: &Options) -> ClientConfig {
+    ClientConfig {
+        account: String::new(),
+        base_url: parse_api_url(api_url).expect("API URL"),
+        token: Token::new(TOKEN).expect("test token"),
+        page_size: options.page_size,
+        max_body_size: options.max_body_size,
+        rate_limit_pause: options.rate_limit_pause,
+        extra_root_certificates: options.extra_root_certificates.clone(),
+    }
+}
+
 impl TestEnv {
     /// Starts a simulator serving `account` and an exporter with default options.
     pub async fn start(account: Account) -> TestEnv {
@@ -103,15 +116,7 @@ impl TestEnv {
             .api_url
             .clone()
             .unwrap_or_else(|| simulator.base_url());
-        let config = ClientConfig {
-            account: String::new(),
-            base_url: parse_api_url(&api_url).expect("API URL"),
-            token: Token::new(TOKEN).expect("test token"),
-            page_size: options.page_size,
-            max_body_size: options.max_body_size,
-            rate_limit_pause: options.rate_limit_pause,
-            extra_root_certificates: options.extra_root_certificates.clone(),
-        };
+        let config = client_config(&api_url, &options);
         let client = match options.resolver.clone() {
             Some(resolver) => Client::with_resolver(config, metrics.api_requests.clone(), resolver),
             None => Client::new(config, metrics.api_requests.clone()),
