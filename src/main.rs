@@ -10,7 +10,7 @@ use astro_exporter::config::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The exporter runs on one thread, which decodes each page while the API prepares
-    // the next; only password checks go to blocking threads. With a worker per core,
+    // the next. Only password checks go to blocking threads. With a worker per core,
     // every response and every wake-up crossed threads, which cost a fifth of the CPU
     // of a scrape. The simulated API renders its pages on the threads that serve them,
     // so it keeps a worker per core.
