@@ -387,7 +387,7 @@ impl<'de> Deserialize<'de> for ConvertedPorts {
                     entries: 0,
                 };
                 while let Some(raw) = seq.next_element::<RawPort<'de>>()? {
-                    list.ports.extend(convert_port(list.entries, raw));
+                    list.ports.extend(convert_port(list.entries, &raw));
                     list.entries += 1;
                 }
                 Ok(list)
@@ -453,13 +453,13 @@ fn decode_port(index: usize, entry: &RawValue) -> Option<Port> {
             return None;
         }
     };
-    convert_port(index, raw)
+    convert_port(index, &raw)
 }
 
 /// Converts a decoded port entry, or returns `None` (with a debug log) when it has
 /// no usable `id`.
-fn convert_port(index: usize, raw: RawPort<'_>) -> Option<Port> {
-    let id = match raw.id {
+fn convert_port(index: usize, raw: &RawPort<'_>) -> Option<Port> {
+    let id = match &raw.id {
         Lenient::Value(id) if !id.is_empty() => id,
         _ => {
             tracing::debug!(entry = index, "port entry has no usable id; dropped");
@@ -467,40 +467,40 @@ fn convert_port(index: usize, raw: RawPort<'_>) -> Option<Port> {
         }
     };
 
-    let traffic = raw.traffic;
+    let traffic = &raw.traffic;
     let traffic_field = |bytes: fn(&RawTraffic) -> &Lenient<f64>,
                          megabytes: fn(&RawTraffic) -> &Lenient<f64>,
                          field: &'static str| {
         let traffic = traffic.as_ref()?;
-        bytes_or_megabytes(bytes(traffic), megabytes(traffic), &id, field)
+        bytes_or_megabytes(bytes(traffic), megabytes(traffic), id, field)
     };
     let traffic_limit_bytes = traffic_field(|t| &t.total, |t| &t.total_mb, "traffic.total");
     let traffic_used_bytes = traffic_field(|t| &t.used, |t| &t.used_mb, "traffic.used");
     let traffic_left_bytes = traffic_field(|t| &t.left, |t| &t.left_mb, "traffic.left");
 
-    let created_timestamp_seconds = timestamp(raw.created_at, &id, "createdAt");
-    let expiry_timestamp_seconds = timestamp(raw.ends_at, &id, "endsAt");
-    let (node_address, node_ip) = match raw.node {
-        Some(node) => (node.address, node.ip),
-        None => Default::default(),
+    let created_timestamp_seconds = timestamp(&raw.created_at, id, "createdAt");
+    let expiry_timestamp_seconds = timestamp(&raw.ends_at, id, "endsAt");
+    let (node_address, node_ip) = match &raw.node {
+        Some(node) => (text(&node.address), text(&node.ip)),
+        None => ("", ""),
     };
-    let (http_port, socks_port) = match raw.ports {
-        Some(ports) => (ports.http, ports.socks),
-        None => Default::default(),
+    let (http_port, socks_port) = match &raw.ports {
+        Some(ports) => (text(&ports.http), text(&ports.socks)),
+        None => ("", ""),
     };
 
     // In the order of `PortText::ALL`.
     let texts = [
-        &id,
+        id,
         text(&raw.name),
         text(&raw.country),
         text(&raw.city),
         text(&raw.network),
         text(&raw.operator),
-        text(&node_address),
-        text(&node_ip),
-        text(&http_port),
-        text(&socks_port),
+        node_address,
+        node_ip,
+        http_port,
+        socks_port,
     ];
     Some(Port {
         traffic_limit_bytes,
@@ -550,7 +550,7 @@ fn bytes_or_megabytes(
 ///
 /// The API sends RFC 3339 (`2026-11-02T09:14:55.000000Z`) or `2026-11-20 18:02:11`,
 /// which is taken as UTC.
-fn timestamp(value: Lenient<Cow<'_, str>>, port: &str, field: &'static str) -> Option<f64> {
+fn timestamp(value: &Lenient<Cow<'_, str>>, port: &str, field: &'static str) -> Option<f64> {
     let text = match value {
         Lenient::Value(text) => text,
         Lenient::Absent => return None,
@@ -559,7 +559,7 @@ fn timestamp(value: Lenient<Cow<'_, str>>, port: &str, field: &'static str) -> O
             return None;
         }
     };
-    match parse_date(&text) {
+    match parse_date(text) {
         Some(nanoseconds) => Some(nanoseconds as f64 / 1e9),
         None => {
             tracing::debug!(port, field, value = %text, "date has an unknown format; sample dropped");
