@@ -128,6 +128,7 @@ impl<'a> Scanner<'a> {
         let start = self.position;
         let mut escaped = false;
         loop {
+            self.skip_plain_string_bytes();
             match *self.bytes.get(self.position)? {
                 b'"' => break,
                 b'\\' => {
@@ -147,6 +148,36 @@ impl<'a> Scanner<'a> {
         serde_json::from_str::<String>(self.text.get(start - 1..end + 1)?)
             .ok()
             .map(Cow::Owned)
+    }
+
+    /// Moves past the plain bytes of a string eight at a time, up to the first quote,
+    /// backslash or control character. The last seven bytes of a page are left to
+    /// the caller, which reads them one at a time.
+    fn skip_plain_string_bytes(&mut self) {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        /// Returns the high bit of each zero byte of `word`. The lowest one is exact,
+        /// and bits above it may be false, so callers read only the lowest set bit.
+        fn zero_bytes(word: u64) -> u64 {
+            word.wrapping_sub(ONES) & !word & HIGH
+        }
+        while let Some(chunk) = self
+            .bytes
+            .get(self.position..)
+            .and_then(<[u8]>::first_chunk)
+        {
+            let word = u64::from_le_bytes(*chunk);
+            // A byte below 0x20 leaves its high bit set after subtracting 0x20, unless
+            // it was 0x80 or above to begin with.
+            let special = zero_bytes(word ^ (ONES * u64::from(b'"')))
+                | zero_bytes(word ^ (ONES * u64::from(b'\\')))
+                | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
+            if special != 0 {
+                self.position += special.trailing_zeros() as usize / 8;
+                return;
+            }
+            self.position += 8;
+        }
     }
 
     /// Reads a number and returns its text, if it follows JSON's grammar.
@@ -377,7 +408,7 @@ impl<'a> Scanner<'a> {
             }
             Some(())
         })?;
-        Some(convert_port(index, port))
+        Some(convert_port(index, &port))
     }
 
     fn traffic(&mut self) -> Option<RawTraffic> {
@@ -495,13 +526,32 @@ mod tests {
             r#"{"status":"error","data":{"ports":[]}}"#,
             r#"{"status":"ok","data":{"ports":[]}} trailing"#,
             r#"{"status":"ok","data":{"ports":[],"ports":[]}}"#,
+            r#"{"status":"ok","data":{"ports":[{"id":"a\"#,
             r#"{"status":"ok","data":null}"#,
             r#"{"status":"ok"}"#,
             r#"{"status":"ok","data":{"ports":[{"id":01}]}}"#,
             r#"{"status":"ok","data":{"ports":[{"id":"a\qb"}]}}"#,
+            r#"{"status":"ok","data":{"ports":[{"id":"a\"#,
             "{\"status\":\"ok\",\"data\":{\"ports\":[{\"id\":\"a\u{1}b\"}]}}",
         ] {
             assert!(!assert_same_as_serde(body), "{body}");
+        }
+    }
+
+    #[test]
+    fn string_stops_at_every_offset() {
+        // Strings are read eight bytes at a time, so each special byte is tried at
+        // every position of a word, next to bytes that look alike (0x1f and 0x20,
+        // 0x5b and 0x5d, multibyte characters).
+        for special in ["\\\"", "\\\\", "\\u0041", "\u{1f}", "\u{0}", "é", "\u{7f}"] {
+            for offset in 0..20 {
+                let name = format!("{}{special}{}", "a ]".repeat(offset / 3 + 1), "x\u{20}[");
+                let name = &name[offset % 3..];
+                let entry = format!(r#"{{"id":1,"name":"{name}","city":"c"}}"#);
+                let read = assert_same_as_serde(&page(&entry));
+                let control = special.bytes().any(|byte| byte < 0x20);
+                assert_eq!(read, !control, "{entry:?}");
+            }
         }
     }
 
