@@ -3,13 +3,19 @@
 //! scrape, resident memory, single flight under 200 concurrent scrapes, memory growth
 //! over 10,000 scrapes, and start-up time. Prints one table.
 //!
+//! The simulated API runs on a CPU of its own, as a remote API would. The exporter and
+//! this process run on the others. For comparison, the overhead is also measured with
+//! all of them sharing every CPU (see [`Placement`]).
+//!
 //! Run with `benches/measure.sh` (or `cargo bench --bench scrape`). Linux only: it
-//! reads CPU time and memory from /proc.
+//! reads CPU time and memory from /proc and places processes with `taskset`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use astro_exporter::api::model::parse_ports_page;
+use astro_exporter::metrics::PortSeries;
 use tokio::task::JoinSet;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_astro-exporter");
@@ -39,8 +45,104 @@ impl Process {
     }
 }
 
-fn start_simulator(ports: u64) -> (Process, String) {
-    let mut child = Command::new(BINARY)
+/// The CPUs the simulated API and the exporter run on.
+///
+/// A real API runs on other machines and takes no CPU from the exporter. On one
+/// machine, the kernel may run the simulated API's threads on the CPU where the
+/// exporter is decoding a page, and every page then waits for both. `Apart` keeps
+/// them on different CPUs, as a remote API would be; `Shared` shows the difference.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Placement {
+    /// The simulated API on a CPU of its own, the exporter on the others.
+    Apart,
+    /// Both on every CPU, wherever the kernel places them.
+    Shared,
+}
+
+/// The CPU lists, in `taskset` form, of a machine with two CPUs or more.
+struct CpuLists {
+    /// The last CPU this process may use, for the simulated API.
+    api: String,
+    /// The others, for the exporter and this process, which measures both.
+    exporter: String,
+    /// Every CPU this process may use.
+    all: String,
+}
+
+impl CpuLists {
+    /// Returns the lists, or `None` on a single CPU, where nothing is pinned.
+    fn get() -> Option<&'static CpuLists> {
+        static LISTS: std::sync::OnceLock<Option<CpuLists>> = std::sync::OnceLock::new();
+        LISTS.get_or_init(CpuLists::detect).as_ref()
+    }
+
+    /// Reads the CPUs this process may use from `Cpus_allowed_list` in
+    /// `/proc/self/status` (such as `0-1` or `0,2-3`).
+    fn detect() -> Option<CpuLists> {
+        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+        let list = status
+            .lines()
+            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+            .expect("Cpus_allowed_list in /proc/self/status")
+            .trim();
+        let mut cpus = Vec::new();
+        for range in list.split(',') {
+            let (first, last) = range.split_once('-').unwrap_or((range, range));
+            let first: usize = first.parse().expect("a CPU number");
+            let last: usize = last.parse().expect("a CPU number");
+            cpus.extend(first..=last);
+        }
+        let (api, others) = cpus.split_last()?;
+        if others.is_empty() {
+            return None;
+        }
+        let others: Vec<String> = others.iter().map(usize::to_string).collect();
+        Some(CpuLists {
+            api: api.to_string(),
+            exporter: others.join(","),
+            all: list.to_owned(),
+        })
+    }
+
+    /// Moves every thread of this process to the exporter's CPUs, so that a direct
+    /// fetch and a scrape read the simulated API from the same CPUs.
+    fn pin_this_process(&self) {
+        let status = Command::new("taskset")
+            .args(["--all-tasks", "--cpu-list", "--pid", &self.exporter])
+            .arg(std::process::id().to_string())
+            .stdout(Stdio::null())
+            .status()
+            .expect("running taskset, from util-linux");
+        assert!(status.success(), "taskset failed: {status}");
+    }
+}
+
+impl Placement {
+    /// Returns the CPU lists of the simulated API and of the exporter, `None` for a
+    /// process that keeps the CPUs of this one.
+    fn cpu_lists(self) -> (Option<&'static str>, Option<&'static str>) {
+        match (self, CpuLists::get()) {
+            (_, None) => (None, None),
+            (Placement::Apart, Some(lists)) => (Some(&lists.api), None),
+            (Placement::Shared, Some(lists)) => (Some(&lists.all), Some(&lists.all)),
+        }
+    }
+}
+
+/// Returns a command that runs the release binary, on the CPUs in `cpus` if given.
+fn binary_on(cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.args(["--cpu-list", cpus, BINARY]);
+            command
+        }
+        None => Command::new(BINARY),
+    }
+}
+
+fn start_simulator(ports: u64, placement: Placement) -> (Process, String) {
+    let mut child = binary_on(placement.cpu_lists().0)
         .args([
             "simulate",
             "--listen",
@@ -73,6 +175,7 @@ async fn start_exporter(
     http: &reqwest::Client,
     ready_path: &str,
     extra_args: &[&str],
+    placement: Placement,
 ) -> (Process, String, Duration) {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
@@ -80,7 +183,7 @@ async fn start_exporter(
     };
     let address = format!("127.0.0.1:{port}");
     let started = Instant::now();
-    let child = Command::new(BINARY)
+    let child = binary_on(placement.cpu_lists().1)
         .args([
             "--astro.api-url",
             api_url,
@@ -113,37 +216,60 @@ async fn start_exporter(
     (Process(child), url, started.elapsed())
 }
 
+/// Requests `path` from the API and reads the body.
+async fn api_get(http: &reqwest::Client, api_url: &str, path: &str) -> bytes::Bytes {
+    http.get(format!("{api_url}{path}"))
+        .query(&[("token", TOKEN)])
+        .send()
+        .await
+        .expect("API request")
+        .bytes()
+        .await
+        .expect("API body")
+}
+
+/// Returns the path of a page of active ports, as the exporter requests it.
+fn active_page_path(page: u64) -> String {
+    format!("/ports?status=active&count={PAGE_SIZE}&page={page}&order=id&orderDirection=asc")
+}
+
+/// Returns how many pages of active ports an account with `ports` ports has.
+fn page_count(ports: u64) -> u64 {
+    ports.div_ceil(PAGE_SIZE).max(1)
+}
+
 /// Fetches what one scrape fetches, directly: the balance and the archived count
 /// concurrently with the pages of active ports, read one after another. The bodies
 /// are read but not decoded, and the page count comes from the known port count.
 async fn fetch_directly(http: &reqwest::Client, api_url: &str, ports: u64) {
-    let get = |path: String| {
-        let request = http
-            .get(format!("{api_url}{path}"))
-            .query(&[("token", TOKEN)]);
-        async move {
-            request
-                .send()
-                .await
-                .expect("API request")
-                .bytes()
-                .await
-                .expect("API body")
-        }
-    };
     let pages = async {
-        for page in 1..=ports.div_ceil(PAGE_SIZE).max(1) {
-            get(format!(
-                "/ports?status=active&count={PAGE_SIZE}&page={page}&order=id&orderDirection=asc"
-            ))
-            .await;
+        for page in 1..=page_count(ports) {
+            api_get(http, api_url, &active_page_path(page)).await;
         }
     };
     tokio::join!(
-        get("/balance".to_owned()),
-        get("/ports?status=archived&count=1&page=1&order=id&orderDirection=asc".to_owned()),
+        api_get(http, api_url, "/balance"),
+        api_get(
+            http,
+            api_url,
+            "/ports?status=archived&count=1&page=1&order=id&orderDirection=asc"
+        ),
         pages
     );
+}
+
+/// Returns the median time this process takes to decode the last page of active
+/// ports and render its sample lines, as a scrape does after that page arrives.
+async fn last_page_work(http: &reqwest::Client, api_url: &str, ports: u64) -> Duration {
+    let body = api_get(http, api_url, &active_page_path(page_count(ports))).await;
+    let mut times = Vec::new();
+    for _ in 0..REPEATS {
+        let started = Instant::now();
+        let page = parse_ports_page(&body).expect("a valid page");
+        std::hint::black_box(PortSeries::rendered(&page.ports).finish());
+        times.push(started.elapsed());
+    }
+    median(times)
 }
 
 async fn scrape(http: &reqwest::Client, url: &str) -> Duration {
@@ -305,14 +431,31 @@ fn milliseconds(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1e3)
 }
 
-async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
-    let (_simulator, api_url) = start_simulator(ports);
-    let (exporter, url, _) = start_exporter(&api_url, http, "/-/healthy", &[]).await;
-    let pid = exporter.pid();
-    let idle = status_bytes(pid, "VmRSS");
+/// The timings of scrapes paired with direct fetches.
+struct Paired {
+    /// The median direct fetch.
+    floor: Duration,
+    /// The median scrape.
+    lone: Duration,
+    /// Scrape time / direct fetch.
+    overhead: Spread,
+    /// `astro_scrape_duration_seconds` / direct fetch.
+    fetch_overhead: Spread,
+    cpu_per_scrape: Duration,
+}
+
+/// Times `REPEATS` scrapes of the exporter at `url` (process `pid`), each paired with
+/// a direct fetch of the same pages from `api_url`.
+async fn paired_scrapes(
+    ports: u64,
+    http: &reqwest::Client,
+    api_url: &str,
+    url: &str,
+    pid: u32,
+) -> Paired {
     for _ in 0..3 {
-        scrape(http, &url).await;
-        fetch_directly(http, &api_url, ports).await;
+        scrape(http, url).await;
+        fetch_directly(http, api_url, ports).await;
     }
 
     let mut floor = Vec::new();
@@ -323,15 +466,15 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     for repeat in 0..REPEATS {
         let fetch = async {
             let started = Instant::now();
-            fetch_directly(http, &api_url, ports).await;
+            fetch_directly(http, api_url, ports).await;
             started.elapsed()
         };
         // Which goes first alternates, so that neither gains from the other.
         let (direct, (scraped, fetched)) = if repeat % 2 == 0 {
             let direct = fetch.await;
-            (direct, scrape_and_fetch_time(http, &url).await)
+            (direct, scrape_and_fetch_time(http, url).await)
         } else {
-            let scraped = scrape_and_fetch_time(http, &url).await;
+            let scraped = scrape_and_fetch_time(http, url).await;
             (fetch.await, scraped)
         };
         floor.push(direct);
@@ -339,47 +482,85 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         ratios.push(scraped.as_secs_f64() / direct.as_secs_f64());
         fetch_ratios.push(fetched.as_secs_f64() / direct.as_secs_f64());
     }
-    let cpu_per_scrape = (cpu_time(pid) - cpu_before) / REPEATS as u32;
+    Paired {
+        floor: median(floor),
+        lone: median(scrapes),
+        overhead: Spread::of(ratios),
+        fetch_overhead: Spread::of(fetch_ratios),
+        cpu_per_scrape: (cpu_time(pid) - cpu_before) / REPEATS as u32,
+    }
+}
+
+async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
+    let label = |name: &str| format!("{name} ({ports} ports)");
+    let overhead_rows = |rows: &mut Vec<(String, String, String)>,
+                         paired: &Paired,
+                         placement: &str| {
+        rows.push((
+            label(&format!("scrape time / direct fetch{placement}")),
+            format!("{:.3}", paired.overhead.median),
+            format!(
+                "median of {REPEATS} pairs, middle half {:.2} to {:.2}; medians {} / {}",
+                paired.overhead.lower,
+                paired.overhead.upper,
+                milliseconds(paired.lone),
+                milliseconds(paired.floor)
+            ),
+        ));
+        rows.push((
+            label(&format!("exporter's API calls / direct fetch{placement}")),
+            format!("{:.3}", paired.fetch_overhead.median),
+            format!(
+                "astro_scrape_duration_seconds, without serving the response; middle half {:.2} to {:.2}",
+                paired.fetch_overhead.lower, paired.fetch_overhead.upper,
+            ),
+        ));
+    };
+
+    // The simulated API on the exporter's CPUs, for comparison, before the main run.
+    let shared = match CpuLists::get() {
+        Some(_) => {
+            let (_simulator, api_url) = start_simulator(ports, Placement::Shared);
+            let (exporter, url, _) =
+                start_exporter(&api_url, http, "/-/healthy", &[], Placement::Shared).await;
+            Some(paired_scrapes(ports, http, &api_url, &url, exporter.pid()).await)
+        }
+        None => None,
+    };
+
+    let (_simulator, api_url) = start_simulator(ports, Placement::Apart);
+    let (exporter, url, _) =
+        start_exporter(&api_url, http, "/-/healthy", &[], Placement::Apart).await;
+    let pid = exporter.pid();
+    let idle = status_bytes(pid, "VmRSS");
+    let paired = paired_scrapes(ports, http, &api_url, &url, pid).await;
     let peak_lone = status_bytes(pid, "VmHWM");
-    let (floor, lone) = (median(floor), median(scrapes));
-    let overhead = Spread::of(ratios);
-    let fetch_overhead = Spread::of(fetch_ratios);
+    let (floor, lone) = (paired.floor, paired.lone);
     let mut gzip_scrapes = Vec::new();
     for _ in 0..REPEATS {
         gzip_scrapes.push(scrape_body(http, &url, Encoding::Gzip).await.0);
     }
     let lone_gzip = median(gzip_scrapes);
 
-    let label = |name: &str| format!("{name} ({ports} ports)");
-    rows.push((
-        label("scrape time / direct fetch"),
-        format!("{:.3}", overhead.median),
-        format!(
-            "median of {REPEATS} pairs, middle half {:.2} to {:.2}; medians {} / {}",
-            overhead.lower,
-            overhead.upper,
-            milliseconds(lone),
-            milliseconds(floor)
-        ),
-    ));
-    rows.push((
-        label("exporter's API calls / direct fetch"),
-        format!("{:.3}", fetch_overhead.median),
-        format!(
-            "astro_scrape_duration_seconds, without serving the response; middle half {:.2} to {:.2}",
-            fetch_overhead.lower, fetch_overhead.upper,
-        ),
-    ));
+    let apart = if CpuLists::get().is_some() {
+        ", API on a CPU of its own"
+    } else {
+        ", one CPU for all"
+    };
+    overhead_rows(rows, &paired, apart);
+    if let Some(shared) = &shared {
+        overhead_rows(rows, shared, ", API on the exporter's CPUs");
+    }
     rows.push((
         label("exporter CPU per scrape"),
-        milliseconds(cpu_per_scrape),
+        milliseconds(paired.cpu_per_scrape),
         String::new(),
     ));
 
     let calls_before = upstream_calls(http, &url).await;
     let slowest = slowest_concurrent_scrape(http, &url, Encoding::Identity).await;
     let calls_after = upstream_calls(http, &url).await;
-    let one_set = (ports.div_ceil(PAGE_SIZE).max(1) + 2) as f64;
+    let one_set = (page_count(ports) + 2) as f64;
     let concurrent_calls = calls_after - calls_before - one_set;
     rows.push((
         label(&format!(
@@ -415,15 +596,26 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
         String::new(),
     ));
 
-    // What no exporter can avoid: after the last page arrives, the whole response
-    // still has to reach the scraper, and under concurrent scrapes every copy of it.
-    // An exporter with a cache time serves a response it has already encoded, which
-    // measures that part alone. A scrape takes at least the direct fetch plus the
-    // serving, and the slowest of the concurrent scrapes at least a lone scrape
+    // What no exporter can avoid: after the last page arrives, that page still has
+    // to be decoded and its lines rendered. Then the whole response has to reach the
+    // scraper, and under concurrent scrapes every copy of it. An exporter with a
+    // cache time serves a response it has already encoded, which measures the sending
+    // alone. So a scrape takes at least the direct fetch, the last page's work and
+    // the serving. The slowest of the concurrent scrapes takes at least a lone scrape
     // with the serving of one response replaced by that of all of them.
+    let last_page = last_page_work(http, &api_url, ports).await;
+    rows.push((
+        label("decoding and rendering the last page"),
+        format!("{:.2} ms", last_page.as_secs_f64() * 1e3),
+        format!(
+            "{} ports, in this process",
+            ports - (page_count(ports) - 1) * PAGE_SIZE
+        ),
+    ));
     drop(exporter);
     let cached = ["--astro.cache-ttl", "1h"];
-    let (_exporter, url, _) = start_exporter(&api_url, http, "/-/healthy", &cached).await;
+    let (_exporter, url, _) =
+        start_exporter(&api_url, http, "/-/healthy", &cached, Placement::Apart).await;
     for (name, encoding, lone) in [
         ("uncompressed", Encoding::Identity, lone),
         ("gzip", Encoding::Gzip, lone_gzip),
@@ -449,9 +641,9 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
                 label("lowest reachable scrape time / direct fetch"),
                 format!(
                     "{:.3}",
-                    (floor + serving).as_secs_f64() / floor.as_secs_f64()
+                    (floor + serving + last_page).as_secs_f64() / floor.as_secs_f64()
                 ),
-                "(direct fetch + serving) / direct fetch".to_owned(),
+                "(direct fetch + serving + last page) / direct fetch".to_owned(),
             ));
         }
         rows.push((
@@ -469,8 +661,9 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
 
 async fn measure_growth(http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
     let ports = 100;
-    let (_simulator, api_url) = start_simulator(ports);
-    let (exporter, url, _) = start_exporter(&api_url, http, "/-/healthy", &[]).await;
+    let (_simulator, api_url) = start_simulator(ports, Placement::Apart);
+    let (exporter, url, _) =
+        start_exporter(&api_url, http, "/-/healthy", &[], Placement::Apart).await;
     let mut after_first_thousand = 0;
     for count in 1..=GROWTH_SCRAPES {
         scrape(http, &url).await;
@@ -494,10 +687,11 @@ async fn measure_growth(http: &reqwest::Client, rows: &mut Vec<(String, String, 
 }
 
 async fn measure_startup(http: &reqwest::Client, rows: &mut Vec<(String, String, String)>) {
-    let (_simulator, api_url) = start_simulator(10);
+    let (_simulator, api_url) = start_simulator(10, Placement::Apart);
     let mut times = Vec::new();
     for _ in 0..5 {
-        let (_exporter, _, elapsed) = start_exporter(&api_url, http, "/metrics", &[]).await;
+        let (_exporter, _, elapsed) =
+            start_exporter(&api_url, http, "/metrics", &[], Placement::Apart).await;
         times.push(elapsed);
     }
     rows.push((
@@ -510,6 +704,10 @@ async fn measure_startup(http: &reqwest::Client, rows: &mut Vec<(String, String,
 fn main() {
     // `cargo bench` passes flags such as --bench; only `--quick` is ours.
     let quick = std::env::args().any(|argument| argument == "--quick");
+    // Before the runtime starts its threads, which would otherwise need moving too.
+    if let Some(lists) = CpuLists::get() {
+        lists.pin_this_process();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
