@@ -427,8 +427,14 @@ fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
+/// Formats a duration in milliseconds, with two decimals below 1 ms.
 fn milliseconds(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+    let milliseconds = duration.as_secs_f64() * 1e3;
+    if milliseconds < 1.0 {
+        format!("{milliseconds:.2} ms")
+    } else {
+        format!("{milliseconds:.1} ms")
+    }
 }
 
 /// The timings of scrapes paired with direct fetches.
@@ -606,7 +612,7 @@ async fn measure(ports: u64, http: &reqwest::Client, rows: &mut Vec<(String, Str
     let last_page = last_page_work(http, &api_url, ports).await;
     rows.push((
         label("decoding and rendering the last page"),
-        format!("{:.2} ms", last_page.as_secs_f64() * 1e3),
+        milliseconds(last_page),
         format!(
             "{} ports, in this process",
             ports - (page_count(ports) - 1) * PAGE_SIZE
@@ -704,11 +710,12 @@ async fn measure_startup(http: &reqwest::Client, rows: &mut Vec<(String, String,
 fn main() {
     // `cargo bench` passes flags such as --bench; only `--quick` is ours.
     let quick = std::env::args().any(|argument| argument == "--quick");
-    // Before the runtime starts its threads, which would otherwise need moving too.
     if let Some(lists) = CpuLists::get() {
         lists.pin_this_process();
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread, as the exporter has, so that the direct fetch is not slowed by
+    // waking other workers on the same CPUs.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
