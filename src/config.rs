@@ -211,6 +211,15 @@ pub enum Command {
         /// account, for load tests and benchmarks.
         #[arg(long = "ports", value_name = "COUNT", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
         ports: Option<u64>,
+        /// Wait this long before every reply, as a remote API takes time to respond
+        /// (such as 50ms).
+        #[arg(
+            long = "latency",
+            default_value = "0s",
+            value_name = "DURATION",
+            value_parser = parse_duration
+        )]
+        latency: Duration,
     },
 }
 

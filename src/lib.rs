@@ -23,6 +23,7 @@ use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -157,11 +158,12 @@ pub async fn run_check(
 }
 
 /// Runs the `simulate` command: serves the simulated Astro API with the demo
-/// account on `listen` until `shutdown` completes.
+/// account on `listen`, each reply after `latency`, until `shutdown` completes.
 pub async fn run_simulate(
     listen: &str,
     token: Option<String>,
     ports: Option<u64>,
+    latency: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
     let listener = TcpListener::bind(listen)
@@ -182,6 +184,7 @@ pub async fn run_simulate(
     let simulator = Simulator::start(listener, account, token.expose().to_owned())
         .await
         .map_err(RunError::Simulator)?;
+    simulator.set_latency(latency);
     // The simulated account's token is no secret, so the operator can copy it. A
     // closed standard output must not stop the server, so write errors are ignored.
     let mut stdout = std::io::stdout();

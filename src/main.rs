@@ -49,10 +49,12 @@ async fn run(cli: Cli) -> ExitCode {
                 listen,
                 token,
                 ports,
+                latency,
             }) => astro_exporter::run_simulate(
                 &listen,
                 token,
                 ports,
+                latency,
                 astro_exporter::shutdown_signal(),
             )
             .await

@@ -358,8 +358,9 @@ async fn check_command_reports_each_failing_account() {
     );
 }
 
-#[tokio::test]
-async fn simulate_command_serves_the_api() {
+/// Starts `astro-exporter simulate` on a free loopback port with the token
+/// `abcdef0123456789` and `extra` flags, and returns it with its base URL.
+fn start_simulate_command(extra: &[&str]) -> (Child, String) {
     let mut child = exporter_command()
         .args([
             "simulate",
@@ -368,6 +369,7 @@ async fn simulate_command_serves_the_api() {
             "--token",
             "abcdef0123456789",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -376,6 +378,12 @@ async fn simulate_command_serves_the_api() {
     let mut line = String::new();
     stdout.read_line(&mut line).expect("first line");
     let base_url = line.trim().rsplit(' ').next().expect("base URL").to_owned();
+    (child, base_url)
+}
+
+#[tokio::test]
+async fn simulate_command_serves_the_api() {
+    let (mut child, base_url) = start_simulate_command(&[]);
 
     let (status, body) = get(&format!("{base_url}/balance?token=abcdef0123456789")).await;
     let (wrong_status, _) = get(&format!("{base_url}/balance?token=wrong")).await;
@@ -385,4 +393,31 @@ async fn simulate_command_serves_the_api() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"balance\""), "{body}");
     assert_eq!(wrong_status, 401);
+}
+
+#[tokio::test]
+async fn simulate_command_waits_the_latency() {
+    let (mut child, base_url) = start_simulate_command(&["--latency", "300ms"]);
+
+    let started = Instant::now();
+    let (status, body) = get(&format!("{base_url}/balance?token=abcdef0123456789")).await;
+    let elapsed = started.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert_eq!(status, 200, "{body}");
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+}
+
+#[test]
+fn simulate_command_rejects_an_invalid_latency() {
+    let output = exporter_command()
+        .args(["simulate", "--listen", "127.0.0.1:0", "--latency", "soon"])
+        .output()
+        .expect("running the simulate command");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--latency"), "{stderr}");
+    assert!(stderr.contains("invalid duration"), "{stderr}");
 }

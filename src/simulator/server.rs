@@ -58,6 +58,8 @@ struct Shared {
     /// from this time plus the clock's elapsed time.
     start_time: OffsetDateTime,
     responder: Mutex<Option<Responder>>,
+    /// Time every reply waits before it is sent, on top of its own delay.
+    latency: Mutex<Duration>,
     request_counts: Mutex<HashMap<String, u64>>,
     /// Number of `/ports` list requests, used as the seed of `order=random`.
     list_requests: AtomicU64,
@@ -90,6 +92,7 @@ impl Simulator {
             clock,
             start_time: OffsetDateTime::now_utc(),
             responder: Mutex::new(None),
+            latency: Mutex::new(Duration::ZERO),
             request_counts: Mutex::new(HashMap::new()),
             list_requests: AtomicU64::new(0),
         });
@@ -155,6 +158,12 @@ impl SimulatorHandle {
     /// `None`, or no responder is set, the model builds the reply.
     pub fn set_responder(&self, responder: Option<Responder>) {
         *lock(&self.shared.responder) = responder;
+    }
+
+    /// Makes every later reply wait `latency` before it is sent, as a remote API
+    /// takes time to respond. A reply's own delay comes on top.
+    pub fn set_latency(&self, latency: Duration) {
+        *lock(&self.shared.latency) = latency;
     }
 
     /// Returns how many requests arrived for `path`, the part after
@@ -259,7 +268,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot
 /// A response body: whole, or dripped in pieces.
 type ReplyBody = Either<Full<Bytes>, DripBody>;
 
-/// Serves one HTTP request, sleeping for the reply's delay before returning.
+/// Serves one HTTP request, sleeping for the latency and the reply's delay before
+/// returning.
 async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<ReplyBody> {
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
@@ -284,7 +294,8 @@ async fn handle(request: Request<Incoming>, shared: &Shared) -> Response<ReplyBo
         None => Reply::error(404, &format!("Unknown endpoint: {full_path}")),
     };
 
-    if let Some(delay) = reply.delay {
+    let delay = *lock(&shared.latency) + reply.delay.unwrap_or_default();
+    if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     tracing::debug!(%method, path = %full_path, status = reply.status, "simulator request");

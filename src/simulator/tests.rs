@@ -702,6 +702,32 @@ async fn responder_delay_and_raw_body() {
 }
 
 #[tokio::test]
+async fn latency_delays_model_and_responder_replies() {
+    let fixture = Fixture::start(usd_account(Vec::new())).await;
+    fixture.simulator.set_latency(Duration::from_millis(200));
+
+    let started = Instant::now();
+    let (status, _) = fixture.get("/balance", &[]).await;
+    let model_reply = started.elapsed();
+
+    fixture
+        .simulator
+        .set_responder(Some(Arc::new(|_: &ApiRequest| {
+            Some(Reply::json(200, "{}").with_delay(Duration::from_millis(100)))
+        })));
+    let started = Instant::now();
+    fixture.get("/balance", &[]).await;
+    let delayed_reply = started.elapsed();
+
+    assert_eq!(status, 200);
+    assert!(model_reply >= Duration::from_millis(200), "{model_reply:?}");
+    assert!(
+        delayed_reply >= Duration::from_millis(300),
+        "{delayed_reply:?}"
+    );
+}
+
+#[tokio::test]
 async fn requests_are_counted_per_path() {
     let fixture = Fixture::start(usd_account(numbered_ports(2, 0))).await;
     fixture
