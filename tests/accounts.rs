@@ -411,13 +411,30 @@ async fn simulate_command_waits_the_latency() {
 
 #[test]
 fn simulate_command_rejects_an_invalid_latency() {
-    let output = exporter_command()
+    let mut child = exporter_command()
         .args(["simulate", "--listen", "127.0.0.1:0", "--latency", "soon"])
-        .output()
-        .expect("running the simulate command");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting the simulate command");
+    // A command that accepted the value would serve until killed.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the command") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the simulate command accepted --latency soon and kept running");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped stderr"), &mut stderr)
+        .expect("reading stderr");
 
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--latency"), "{stderr}");
     assert!(stderr.contains("invalid duration"), "{stderr}");
 }
