@@ -199,7 +199,7 @@ struct PortsData<'a> {
 }
 
 /// A port entry as sent, with text borrowed from the page where it has no escapes.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawPort<'a> {
     #[serde(default, borrow)]
@@ -242,7 +242,7 @@ struct RawListenPorts<'a> {
     socks: Lenient<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RawTraffic {
     #[serde(default)]
     total: Lenient<f64>,

@@ -345,19 +345,7 @@ impl<'a> Scanner<'a> {
     /// Reads one port object and converts it: `Some(None)` is an entry that
     /// [`convert_port`] drops.
     fn port(&mut self, index: usize) -> Option<Option<super::Port>> {
-        let mut port = RawPort {
-            id: Lenient::Absent,
-            name: Lenient::Absent,
-            created_at: Lenient::Absent,
-            ends_at: Lenient::Absent,
-            node: None,
-            ports: None,
-            country: Lenient::Absent,
-            city: Lenient::Absent,
-            operator: Lenient::Absent,
-            network: Lenient::Absent,
-            traffic: None,
-        };
+        let mut port = RawPort::default();
         let mut seen = Seen::default();
         self.object(|scanner, key| {
             match key {
@@ -371,35 +359,13 @@ impl<'a> Scanner<'a> {
                 "network" => seen.set(7, &mut port.network, scanner.text())?,
                 "node" => {
                     seen.first(8)?;
-                    port.node = scanner.nullable(|scanner| {
-                        let mut node = RawNode {
-                            address: Lenient::Absent,
-                            ip: Lenient::Absent,
-                        };
-                        let mut seen = Seen::default();
-                        scanner.object(|scanner, key| match key {
-                            "address" => seen.set(0, &mut node.address, scanner.text()),
-                            "ip" => seen.set(1, &mut node.ip, scanner.text()),
-                            _ => scanner.skip(2),
-                        })?;
-                        Some(node)
-                    })?;
+                    let node = scanner.text_pair(["address", "ip"])?;
+                    port.node = node.map(|[address, ip]| RawNode { address, ip });
                 }
                 "ports" => {
                     seen.first(9)?;
-                    port.ports = scanner.nullable(|scanner| {
-                        let mut ports = RawListenPorts {
-                            http: Lenient::Absent,
-                            socks: Lenient::Absent,
-                        };
-                        let mut seen = Seen::default();
-                        scanner.object(|scanner, key| match key {
-                            "http" => seen.set(0, &mut ports.http, scanner.text()),
-                            "socks" => seen.set(1, &mut ports.socks, scanner.text()),
-                            _ => scanner.skip(2),
-                        })?;
-                        Some(ports)
-                    })?;
+                    let ports = scanner.text_pair(["http", "socks"])?;
+                    port.ports = ports.map(|[http, socks]| RawListenPorts { http, socks });
                 }
                 "traffic" => {
                     seen.first(10)?;
@@ -412,15 +378,24 @@ impl<'a> Scanner<'a> {
         Some(convert_port(index, &port))
     }
 
+    /// Reads `null`, or an object with the text fields `keys` and any others, which
+    /// are skipped.
+    fn text_pair(&mut self, keys: [&str; 2]) -> Option<Option<[Lenient<Cow<'a, str>>; 2]>> {
+        self.nullable(|scanner| {
+            let mut values = [Lenient::Absent, Lenient::Absent];
+            let mut seen = Seen::default();
+            scanner.object(
+                |scanner, key| match keys.iter().position(|known| *known == key) {
+                    Some(index) => seen.set(index as u32, &mut values[index], scanner.text()),
+                    None => scanner.skip(2),
+                },
+            )?;
+            Some(values)
+        })
+    }
+
     fn traffic(&mut self) -> Option<RawTraffic> {
-        let mut traffic = RawTraffic {
-            total: Lenient::Absent,
-            used: Lenient::Absent,
-            left: Lenient::Absent,
-            total_mb: Lenient::Absent,
-            used_mb: Lenient::Absent,
-            left_mb: Lenient::Absent,
-        };
+        let mut traffic = RawTraffic::default();
         let mut seen = Seen::default();
         self.object(|scanner, key| {
             let (index, field) = match key {
