@@ -10,6 +10,7 @@
 //! formats.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use bytes::Bytes;
 
@@ -88,6 +89,11 @@ const FAMILIES: [Family; FAMILY_COUNT] = [
     },
 ];
 
+/// The names of [`FAMILIES`] with their unit suffixes, built once rather than for
+/// every page.
+static NAMES: LazyLock<[Cow<'static, str>; FAMILY_COUNT]> =
+    LazyLock::new(|| FAMILIES.map(|family| full_name(family.metric)));
+
 /// The sample lines of the per-port families, as they are rendered.
 #[derive(Debug, Default)]
 pub struct PortSeries {
@@ -140,7 +146,6 @@ impl PortSink for PortSeries {
     }
 
     fn add(&mut self, new_ports: &[Port]) {
-        let names = FAMILIES.map(|family| full_name(family.metric));
         let labels = &mut self.labels;
         for port in new_ports {
             // Each label set is escaped once and then copied into every family that
@@ -158,7 +163,7 @@ impl PortSink for PortSeries {
                 separator = ',';
             }
 
-            for ((family, name), lines) in FAMILIES.iter().zip(&names).zip(&mut self.lines) {
+            for ((family, name), lines) in FAMILIES.iter().zip(&*NAMES).zip(&mut self.lines) {
                 let Some(value) = (family.value)(port) else {
                     continue;
                 };
