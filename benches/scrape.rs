@@ -81,14 +81,9 @@ impl CpuLists {
     /// Reads the CPUs this process may use from `Cpus_allowed_list` in
     /// `/proc/self/status` (such as `0-1` or `0,2-3`).
     fn detect() -> Option<CpuLists> {
-        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-        let list = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-            .expect("Cpus_allowed_list in /proc/self/status")
-            .trim();
+        let all = status_field("self", "Cpus_allowed_list");
         let mut cpus = Vec::new();
-        for range in list.split(',') {
+        for range in all.split(',') {
             let (first, last) = range.split_once('-').unwrap_or((range, range));
             let first: usize = first.parse().expect("a CPU number");
             let last: usize = last.parse().expect("a CPU number");
@@ -102,7 +97,7 @@ impl CpuLists {
         Some(CpuLists {
             api: api.to_string(),
             exporter: others.join(","),
-            all: list.to_owned(),
+            all,
         })
     }
 
@@ -115,6 +110,27 @@ impl CpuLists {
             .status()
             .expect("running taskset, from util-linux");
         assert!(status.success(), "taskset failed: {status}");
+    }
+}
+
+/// Moves this process to every CPU until dropped, and then back to the exporter's
+/// CPUs. Nothing moves on a single CPU.
+struct OnEveryCpu;
+
+impl OnEveryCpu {
+    fn enter() -> OnEveryCpu {
+        if let Some(lists) = CpuLists::get() {
+            CpuLists::pin_this_process(&lists.all);
+        }
+        OnEveryCpu
+    }
+}
+
+impl Drop for OnEveryCpu {
+    fn drop(&mut self) {
+        if let Some(lists) = CpuLists::get() {
+            CpuLists::pin_this_process(&lists.exporter);
+        }
     }
 }
 
@@ -273,9 +289,7 @@ fn loopback_transfer(bytes: u64) -> Duration {
     const CHUNK: usize = 1 << 20;
     // The writer and the reader may use every CPU, as the exporter and its scrapers
     // would on separate CPUs.
-    if let Some(lists) = CpuLists::get() {
-        CpuLists::pin_this_process(&lists.all);
-    }
+    let _every_cpu = OnEveryCpu::enter();
     let mut fastest = Duration::MAX;
     for _ in 0..3 {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
@@ -304,9 +318,6 @@ fn loopback_transfer(bytes: u64) -> Duration {
         }
         fastest = fastest.min(started.elapsed());
         writer.join().expect("the writing thread");
-    }
-    if let Some(lists) = CpuLists::get() {
-        CpuLists::pin_this_process(&lists.exporter);
     }
     fastest
 }
@@ -385,9 +396,7 @@ async fn slowest_concurrent_scrape(
     // Receiving 200 responses is this process's work, not the exporter's, and the
     // simulated API is idle while they are sent, so this process may use every CPU
     // until they have arrived.
-    if let Some(lists) = CpuLists::get() {
-        CpuLists::pin_this_process(&lists.all);
-    }
+    let _every_cpu = OnEveryCpu::enter();
     // Every scrape waits until all are ready to send, so that none of them is still
     // being set up when the shared fetch, a few milliseconds at 1,000 ports, ends.
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(CONCURRENT_SCRAPES));
@@ -401,16 +410,12 @@ async fn slowest_concurrent_scrape(
             scrape_body(&http, &url, encoding).await.0
         });
     }
-    let slowest = concurrent
+    concurrent
         .join_all()
         .await
         .into_iter()
         .max()
-        .expect("scrapes");
-    if let Some(lists) = CpuLists::get() {
-        CpuLists::pin_this_process(&lists.exporter);
-    }
-    slowest
+        .expect("scrapes")
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -437,22 +442,24 @@ impl Spread {
     }
 }
 
-/// Reads a `/proc/PID/status` field in kB, such as `VmRSS` or `VmHWM`, as bytes.
-fn status_bytes(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
+/// Returns the value of a field of `/proc/PROCESS/status`, where `process` is a pid or
+/// `self`, without the spaces around it.
+fn status_field(process: &str, field: &str) -> String {
+    let path = format!("/proc/{process}/status");
+    let status = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {path} failed: {error}"));
     status
         .lines()
         .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|value| {
-            value
-                .trim()
-                .trim_end_matches(" kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map(|kilobytes| kilobytes * 1024)
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+        .map(|value| value.trim().to_owned())
+        .unwrap_or_else(|| panic!("no {field} in {path}"))
+}
+
+/// Reads a `/proc/PID/status` field in kB, such as `VmRSS` or `VmHWM`, as bytes.
+fn status_bytes(pid: u32, field: &str) -> u64 {
+    let value = status_field(&pid.to_string(), field);
+    let kilobytes = value.trim_end_matches(" kB").trim().parse::<u64>();
+    kilobytes.unwrap_or_else(|_| panic!("{field} is not a size in kB: {value:?}")) * 1024
 }
 
 /// Returns the user and system CPU time of a process.
